@@ -1,0 +1,67 @@
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { createGuards } from './auth/guard.ts'
+import { authRoutes } from './auth/routes.ts'
+import { TokenResponse } from './auth/schemas.ts'
+import { registerErrorHandling } from './http/error-handler.ts'
+import { registerAccessLog } from './http/logging.ts'
+import { registerOpenApi } from './http/openapi.ts'
+import { registerRequestContext, requestIdFor } from './http/request-context.ts'
+import { ErrorEnvelope } from './http/schemas.ts'
+import { registerBodyTypeGuard, registerValidation } from './http/validation.ts'
+import { keyRoutes } from './keys/routes.ts'
+import { operationsRoutes } from './ops/routes.ts'
+import type { Services } from './services.ts'
+import { User } from './users/schemas.ts'
+import { userRoutes } from './users/routes.ts'
+
+export const BODY_LIMIT_BYTES = 64 * 1024
+
+/**
+ * Builds the HTTP app on already-open services. It never listens: the server (or a test, through
+ * `inject`) decides that. Closing the app does not close the services.
+ */
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const { config } = services
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdLogLabel: 'request_id',
+    genReqId: requestIdFor,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: trustProxyOption(config.trustProxy),
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  registerRequestContext(app)
+  registerAccessLog(app)
+  services.metrics.register(app)
+  registerErrorHandling(app)
+  registerValidation(app, [ErrorEnvelope, User, TokenResponse])
+  registerBodyTypeGuard(app)
+  await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
+  await app.register(cookie)
+  // Personal data and tokens must not sit in shared caches; routes that may be cached say so.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
+  })
+  await registerOpenApi(app)
+
+  const guards = createGuards(services.accessTokens)
+  await app.register(operationsRoutes(services))
+  await app.register(keyRoutes(services.keys))
+  await app.register(authRoutes(services))
+  await app.register(userRoutes(services, guards.requireAuth))
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  return app
+}
+
+/** A hop count trusts that many proxies nearest to us, as Express and proxy-addr define it. */
+function trustProxyOption(
+  setting: boolean | number | string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting
+}

@@ -1,0 +1,42 @@
+import { dictionary } from '@zxcvbn-ts/language-common'
+import type { FieldProblem } from '../http/errors.ts'
+import { normalizePassword } from './passwords.ts'
+
+export const PASSWORD_MIN_LENGTH = 8
+export const PASSWORD_MAX_LENGTH = 128
+
+/**
+ * ~18 000 passwords of 8+ characters from zxcvbn-ts' maintained list of the most common ones
+ * (shorter ones fail the length rule anyway). Compared case-insensitively.
+ */
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
+  dictionary['passwords-common']
+    .filter((word) => word.length >= PASSWORD_MIN_LENGTH)
+    .map((word) => word.toLowerCase()),
+)
+
+/**
+ * NIST SP 800-63B §5.1.1.2: length limits, no composition rules, and a blocklist of common and
+ * context-specific passwords (the account's own email and username). Returns the problems found.
+ */
+export function passwordProblems(
+  password: string,
+  context: { email?: string | undefined; username?: string | null | undefined },
+  field = 'password',
+): FieldProblem[] {
+  const normalized = normalizePassword(password)
+  const length = [...normalized].length
+  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
+    return [{ field, message: `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long` }]
+  }
+  const lowered = normalized.toLowerCase()
+  if (COMMON_PASSWORDS.has(lowered)) {
+    return [{ field, message: 'is too common; choose a password that is not on lists of leaked passwords' }]
+  }
+  const email = context.email?.trim().toLowerCase()
+  const personal = [email, email?.split('@')[0], context.username?.toLowerCase()]
+  if (personal.some((word) => word !== undefined && word !== '' && word === lowered)) {
+    return [{ field, message: 'must not be your email address or username' }]
+  }
+  return []
+}

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2'
+import bcrypt from 'bcrypt'
+import { Semaphore } from './semaphore.ts'
+
+export interface Argon2Params {
+  memoryCost: number
+  timeCost: number
+  parallelism: number
+}
+
+/** OWASP's argon2id minimum (m=19 MiB, t=2, p=1). Tests pass cheaper params for speed. */
+export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
+
+/** `Algorithm.Argon2id` of the package's const enum, which isolated modules cannot read. */
+const ARGON2ID: Algorithm.Argon2id = 2
+const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$/
+
+export interface PasswordCheck {
+  ok: boolean
+  /** The stored hash is bcrypt or weaker argon2 than today's: store a fresh one. */
+  needsRehash: boolean
+}
+
+/** Passwords are compared after Unicode NFKC normalisation (NIST SP 800-63B §5.1.1.2). */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC')
+}
+
+/**
+ * argon2id for every new hash; bcrypt (`$2a$`, `$2b$`, `$2y$`, as passlib writes them) verified
+ * for accounts imported from elsewhere. Hashing runs on libuv's thread pool, never on the event
+ * loop, and at most `concurrency` at once so a login flood queues instead of starving requests.
+ *
+ * ```ts
+ * const hasher = await PasswordHasher.create(PRODUCTION_ARGON2)
+ * const { ok, needsRehash } = await hasher.verify(user.password_hash, attempt)
+ * ```
+ */
+export class PasswordHasher {
+  private constructor(
+    private readonly params: Argon2Params,
+    private readonly gate: Semaphore,
+    private readonly dummyHash: string,
+  ) {}
+
+  static async create(
+    params: Argon2Params,
+    concurrency = Math.max(1, availableParallelism()),
+  ): Promise<PasswordHasher> {
+    const gate = new Semaphore(concurrency)
+    const dummyHash = await argon2Hash(randomBytes(32).toString('base64'), { ...params, algorithm: ARGON2ID })
+    return new PasswordHasher(params, gate, dummyHash)
+  }
+
+  hash(password: string): Promise<string> {
+    return this.gate.run(() =>
+      argon2Hash(normalizePassword(password), { ...this.params, algorithm: ARGON2ID }),
+    )
+  }
+
+  async verify(storedHash: string, password: string): Promise<PasswordCheck> {
+    if (BCRYPT_HASH.test(storedHash)) {
+      return { ok: await this.verifyBcrypt(storedHash, password), needsRehash: true }
+    }
+    const ok = await this.gate.run(() =>
+      argon2Verify(storedHash, normalizePassword(password)).catch(() => false),
+    )
+    return { ok, needsRehash: ok && !this.isCurrent(storedHash) }
+  }
+
+  /**
+   * Spends the same time as checking a real argon2id hash, for a login whose user does not exist,
+   * so response times do not tell which usernames are registered.
+   */
+  async verifyNothing(password: string): Promise<false> {
+    await this.verify(this.dummyHash, password)
+    return false
+  }
+
+  /**
+   * `$2y$` is PHP's name for the same algorithm as `$2b$`. Hashes written before normalisation
+   * existed may be of the raw password, so a non-NFKC-stable password is tried both ways.
+   */
+  private async verifyBcrypt(storedHash: string, password: string): Promise<boolean> {
+    const hash = storedHash.replace(/^\$2y\$/, '$2b$')
+    const normalized = normalizePassword(password)
+    const check = (candidate: string) =>
+      this.gate.run(() => bcrypt.compare(candidate, hash).catch(() => false))
+    if (await check(normalized)) return true
+    return normalized !== password && (await check(password))
+  }
+
+  private isCurrent(storedHash: string): boolean {
+    const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(storedHash)
+    if (!match) return false
+    const [memoryCost, timeCost, parallelism] = match.slice(1).map(Number) as [number, number, number]
+    return (
+      memoryCost >= this.params.memoryCost &&
+      timeCost >= this.params.timeCost &&
+      parallelism >= this.params.parallelism
+    )
+  }
+}

@@ -1,0 +1,230 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseEnv } from 'node:util'
+import { parseDuration } from './duration.ts'
+
+export const JWT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'HS256'] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
+
+/** Every setting of the contract's configuration table, parsed, with units made explicit. */
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly database: DatabaseTarget
+  readonly redisUrl: string | undefined
+  readonly jwt: {
+    readonly algorithm: JwtAlgorithm
+    readonly secret: string | undefined
+    readonly issuer: string
+    readonly audience: string
+  }
+  readonly accessTokenTtlSeconds: number
+  readonly refreshTokenTtlSeconds: number
+  readonly refreshReuseGraceSeconds: number
+  readonly rateLimits: {
+    readonly loginPerMinute: number
+    readonly signupPerMinute: number
+    readonly mailPerMinute: number
+  }
+  readonly admin: { readonly email: string; readonly password: string } | undefined
+  readonly mail: {
+    readonly smtpUrl: string | undefined
+    readonly from: string | undefined
+    readonly publicUrl: string | undefined
+  }
+  readonly trustProxy: boolean | number | string[]
+  readonly logLevel: LogLevel
+  readonly production: boolean
+}
+
+/** A setting that stops start-up; the message names the variable and what it accepts. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * Reads `.env` from `cwd` (when present) under the real environment, which wins.
+ * Nothing is written back to `process.env`.
+ */
+export function readEnvironment(env: Env = process.env, cwd = process.cwd()): Env {
+  const file = resolve(cwd, '.env')
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {}
+  return { ...fromFile, ...env }
+}
+
+/** Parses and validates the whole configuration at once, reporting every problem together. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = []
+  const value = (name: string): string | undefined => {
+    const raw = env[name]
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim()
+  }
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = value(name)
+    if (raw === undefined) return fallback
+    const parsed = /^\d+$/.test(raw) ? Number(raw) : NaN
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}"`)
+      return fallback
+    }
+    return parsed
+  }
+
+  const duration = (name: string, fallback: string, allowZero: boolean): number => {
+    const raw = value(name) ?? fallback
+    const seconds = parseDuration(raw)
+    if (seconds === undefined || (!allowZero && seconds === 0)) {
+      const what = allowZero ? 'seconds' : 'a positive number of seconds'
+      problems.push(`${name}: expected ${what}, or a whole number with s, m, h or d (e.g. 15m), got "${raw}"`)
+      return parseDuration(fallback) ?? 0
+    }
+    return seconds
+  }
+
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = value(name)
+    if (raw === undefined) return fallback
+    if ((allowed as readonly string[]).includes(raw)) return raw as T
+    problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`)
+    return fallback
+  }
+
+  const url = (name: string, protocols: readonly string[]): string | undefined => {
+    const raw = value(name)
+    if (raw === undefined) return undefined
+    if (!URL.canParse(raw) || !protocols.includes(new URL(raw).protocol)) {
+      problems.push(`${name}: expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`)
+      return undefined
+    }
+    return raw
+  }
+
+  const database = parseDatabase(value('DATABASE_URL') ?? 'sqlite:./data/gatehouse.db', problems)
+  const algorithm = oneOf('JWT_ALG', JWT_ALGORITHMS, 'RS256')
+  const secret = env.JWT_SECRET
+  if (algorithm === 'HS256') {
+    if (secret === undefined || secret === '') {
+      problems.push('JWT_SECRET: required when JWT_ALG is HS256 (at least 32 bytes)')
+    } else if (Buffer.byteLength(secret, 'utf8') < 32) {
+      problems.push(
+        `JWT_SECRET: must be at least 32 bytes for HS256, got ${Buffer.byteLength(secret, 'utf8')}`,
+      )
+    }
+  }
+
+  const adminEmail = value('ADMIN_EMAIL')
+  const adminPassword = env.ADMIN_PASSWORD === '' ? undefined : env.ADMIN_PASSWORD
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    problems.push('ADMIN_EMAIL, ADMIN_PASSWORD: set both to ensure an admin account, or neither')
+  }
+
+  const production = value('NODE_ENV') === 'production'
+  const config: Config = {
+    port: integer('PORT', 8000, 0, 65535),
+    host: value('HOST') ?? '127.0.0.1',
+    database,
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    jwt: {
+      algorithm,
+      secret: algorithm === 'HS256' ? secret : undefined,
+      issuer: value('JWT_ISSUER') ?? 'gatehouse',
+      audience: value('JWT_AUDIENCE') ?? 'gatehouse',
+    },
+    accessTokenTtlSeconds: duration('ACCESS_TOKEN_TTL', '15m', false),
+    refreshTokenTtlSeconds: duration('REFRESH_TOKEN_TTL', '7d', false),
+    refreshReuseGraceSeconds: duration('REFRESH_REUSE_GRACE', '10s', true),
+    rateLimits: {
+      loginPerMinute: integer('LOGIN_RATE_LIMIT', 10, 1, 1_000_000),
+      signupPerMinute: integer('SIGNUP_RATE_LIMIT', 20, 1, 1_000_000),
+      mailPerMinute: integer('MAIL_RATE_LIMIT', 5, 1, 1_000_000),
+    },
+    admin:
+      adminEmail !== undefined && adminPassword !== undefined
+        ? { email: adminEmail, password: adminPassword }
+        : undefined,
+    mail: {
+      smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
+      from: value('MAIL_FROM'),
+      publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
+    },
+    trustProxy: parseTrustProxy(value('TRUST_PROXY'), problems),
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    production,
+  }
+  if (production) problems.push(...productionProblems(config))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return deepFreeze(config)
+}
+
+function parseDatabase(raw: string, problems: string[]): DatabaseTarget {
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (path !== '') return { kind: 'sqlite', path }
+  } else if (/^postgres(ql)?:\/\//.test(raw) && URL.canParse(raw)) {
+    return { kind: 'postgres', url: raw }
+  }
+  problems.push(
+    `DATABASE_URL: expected sqlite:PATH or postgres://user@host:port/database, got "${redactUrl(raw)}"`,
+  )
+  return { kind: 'sqlite', path: './data/gatehouse.db' }
+}
+
+/** `true`/`false`, a hop count, or a comma-separated list of addresses and CIDR ranges. */
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw)
+  const entries = raw.split(',').map((entry) => entry.trim())
+  if (entries.some((entry) => !/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry))) {
+    problems.push(
+      `TRUST_PROXY: expected true, false, a hop count or comma-separated addresses/CIDRs, got "${raw}"`,
+    )
+    return false
+  }
+  return entries
+}
+
+/** NODE_ENV=production refuses settings that are only acceptable on a developer's machine. */
+function productionProblems(config: Config): string[] {
+  const problems: string[] = []
+  const { secret } = config.jwt
+  if (secret !== undefined && new Set(secret).size < 16) {
+    problems.push(
+      'JWT_SECRET: too predictable for production; use at least 32 random bytes (e.g. openssl rand -base64 48)',
+    )
+  }
+  const publicUrl = config.mail.publicUrl
+  if (publicUrl === undefined) {
+    problems.push('PUBLIC_URL: required in production (links in mails), and it must be https://')
+  } else if (new URL(publicUrl).protocol !== 'https:') {
+    problems.push('PUBLIC_URL: must be https:// in production, since the refresh cookie is Secure')
+  }
+  if (config.trustProxy === true) {
+    problems.push(
+      'TRUST_PROXY: "true" lets any client forge its address in production; name the hop count or proxy addresses',
+    )
+  }
+  return problems
+}
+
+function redactUrl(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

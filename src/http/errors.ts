@@ -1,0 +1,76 @@
+/** The contract's stable error codes with their HTTP statuses. Clients switch on the code. */
+export const ERROR_STATUS = {
+  MALFORMED_REQUEST: 400,
+  AUTH_REQUIRED: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  INVALID_CREDENTIALS: 401,
+  INVALID_REFRESH_TOKEN: 401,
+  FORBIDDEN: 403,
+  ACCOUNT_DISABLED: 403,
+  NOT_FOUND: 404,
+  ACCOUNT_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_ERROR: 422,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  UNAVAILABLE: 503,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[]
+
+export interface FieldProblem {
+  field: string
+  message: string
+}
+
+/**
+ * The one error type handlers throw. `message` is safe to show a client; whatever explains the
+ * failure internally goes in `cause`, which is logged (without stack) and never sent.
+ */
+export class AppError extends Error {
+  readonly status: number
+  readonly details: FieldProblem[] | undefined
+  readonly headers: Readonly<Record<string, string>>
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { details?: FieldProblem[]; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.name = 'AppError'
+    this.status = ERROR_STATUS[code]
+    this.details = options.details
+    this.headers = options.headers ?? {}
+  }
+}
+
+/**
+ * A 401 for a bearer-protected route; carries the RFC 6750 §3 challenge. A request with no
+ * credentials gets a bare `Bearer` challenge, a bad token `error="invalid_token"`.
+ */
+export class AuthenticationError extends AppError {
+  constructor(code: 'AUTH_REQUIRED' | 'INVALID_TOKEN' | 'TOKEN_EXPIRED', message: string, cause?: unknown) {
+    const challenge =
+      code === 'AUTH_REQUIRED' ? 'Bearer' : `Bearer error="invalid_token", error_description="${message}"`
+    super(code, message, { cause, headers: { 'www-authenticate': challenge } })
+  }
+}
+
+/** 422 with one entry per offending field. */
+export class ValidationError extends AppError {
+  constructor(details: FieldProblem[]) {
+    super('VALIDATION_ERROR', 'The request is not valid.', { details })
+  }
+}
+
+export const invalidCredentials = (): AppError =>
+  new AppError('INVALID_CREDENTIALS', 'Incorrect username or password.', {
+    headers: { 'www-authenticate': 'Bearer' },
+  })
+
+export const notFound = (what = 'resource'): AppError =>
+  new AppError('NOT_FOUND', `The ${what} was not found.`)

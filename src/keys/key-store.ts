@@ -1,0 +1,156 @@
+import { createHash, type webcrypto } from 'node:crypto'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose'
+import type { Clock } from '../clock.ts'
+import { isoAt } from '../clock.ts'
+import type { Config, JwtAlgorithm } from '../config/config.ts'
+import type { Db } from '../storage/database.ts'
+
+/** A WebCrypto key for asymmetric algorithms, the raw secret for HS256 (as jose takes them). */
+export type KeyMaterial = webcrypto.CryptoKey | Uint8Array
+
+export interface SigningKey {
+  kid: string
+  alg: JwtAlgorithm
+  key: KeyMaterial
+}
+
+interface VerificationKey {
+  key: KeyMaterial
+  alg: string
+}
+
+/** How long after a failed lookup of an unknown `kid` we ask the database again. */
+const UNKNOWN_KID_COOLDOWN_MS = 10_000
+
+/**
+ * Signing and verification keys. Asymmetric keys are generated on first start and kept in the
+ * database, so every instance sharing it signs with the same key and verifies the others' tokens;
+ * keys are imported once into `CryptoKey`s, never per request.
+ *
+ * ```ts
+ * const keys = await KeyStore.open(db, config, clock)
+ * const { kid, key } = keys.signingKey()
+ * ```
+ */
+export class KeyStore {
+  private signing!: SigningKey
+  private verification = new Map<string, VerificationKey>()
+  private publicJwks: JWK[] = []
+  private lastReloadAt = -Infinity
+
+  private constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly clock: Clock,
+  ) {}
+
+  static async open(db: Db, config: Config, clock: Clock): Promise<KeyStore> {
+    const store = new KeyStore(db, config, clock)
+    if (config.jwt.algorithm === 'HS256') {
+      store.useSharedSecret(config.jwt.secret ?? '')
+    } else {
+      await store.ensureSigningKey(config.jwt.algorithm)
+      await store.reload()
+    }
+    return store
+  }
+
+  signingKey(): SigningKey {
+    return this.signing
+  }
+
+  /**
+   * The key for a token's `kid`. An unknown `kid` may be a key another instance just created, so
+   * the database is asked again — at most once per cooldown, so forged kids cannot flood it.
+   */
+  async verificationKey(kid: string): Promise<VerificationKey | undefined> {
+    const known = this.verification.get(kid)
+    if (known || this.config.jwt.algorithm === 'HS256') return known
+    if (this.clock.now() - this.lastReloadAt < UNKNOWN_KID_COOLDOWN_MS) return undefined
+    await this.reload()
+    return this.verification.get(kid)
+  }
+
+  /** Public keys that can still verify a live token (RFC 7517 JWK Set). Never the HS256 secret. */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.publicJwks }
+  }
+
+  private useSharedSecret(secret: string): void {
+    const key = new TextEncoder().encode(secret)
+    // The kid names the secret without revealing it, so a changed secret is told apart in logs.
+    const kid = `hs256-${createHash('sha256').update(secret).digest('base64url').slice(0, 12)}`
+    this.signing = { kid, alg: 'HS256', key }
+    this.verification = new Map([[kid, { key, alg: 'HS256' }]])
+  }
+
+  private async ensureSigningKey(alg: JwtAlgorithm): Promise<void> {
+    const existing = await this.activeKeyQuery(alg).executeTakeFirst()
+    if (existing) return
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
+    const publicJwk = { ...(await exportJWK(publicKey)), alg, use: 'sig' }
+    const kid = await calculateJwkThumbprint(publicJwk)
+    const now = isoAt(this.clock.now())
+    await this.db
+      .insertInto('signing_keys')
+      .values({
+        kid,
+        alg,
+        private_jwk: JSON.stringify({ ...(await exportJWK(privateKey)), alg, kid }),
+        public_jwk: JSON.stringify({ ...publicJwk, kid }),
+        created_at: now,
+        retired_at: null,
+      })
+      .execute()
+    // A key of another algorithm stops signing now but stays published for one token lifetime.
+    await this.db
+      .updateTable('signing_keys')
+      .set({ retired_at: now })
+      .where('alg', '!=', alg)
+      .where('retired_at', 'is', null)
+      .execute()
+  }
+
+  /** Unretired keys of `alg`, oldest first: instances that raced to create one all pick the first. */
+  private activeKeyQuery(alg: JwtAlgorithm) {
+    return this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('alg', '=', alg)
+      .where('retired_at', 'is', null)
+      .orderBy('created_at')
+      .orderBy('kid')
+  }
+
+  private async reload(): Promise<void> {
+    this.lastReloadAt = this.clock.now()
+    const alg = this.config.jwt.algorithm
+    const publishedSince = isoAt(this.clock.now() - this.config.accessTokenTtlSeconds * 1000)
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', publishedSince)]))
+      .orderBy('created_at')
+      .orderBy('kid')
+      .execute()
+    const verification = new Map<string, VerificationKey>()
+    const publicJwks: JWK[] = []
+    let signing: SigningKey | undefined
+    for (const row of rows) {
+      const publicJwk = JSON.parse(row.public_jwk) as JWK
+      publicJwks.push(publicJwk)
+      verification.set(row.kid, {
+        key: (await importJWK(publicJwk, row.alg)) as webcrypto.CryptoKey,
+        alg: row.alg,
+      })
+      if (signing === undefined && row.alg === alg && row.retired_at === null) {
+        const key = (await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as webcrypto.CryptoKey
+        signing = { kid: row.kid, alg, key }
+      }
+    }
+    if (!signing) throw new Error(`No active ${alg} signing key in the database`)
+    this.signing = signing
+    this.verification = verification
+    this.publicJwks = publicJwks
+  }
+}

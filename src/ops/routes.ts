@@ -1,0 +1,80 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { AppError } from '../http/errors.ts'
+import { errorResponses } from '../http/schemas.ts'
+import type { Services } from '../services.ts'
+import { pingDatabase } from '../storage/database.ts'
+
+const READY_TIMEOUT_MS = 2000
+
+async function withTimeout(check: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  try {
+    await Promise.race([check, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/health',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Liveness: the process answers; touches no dependency',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        },
+      },
+      async () => ({ status: 'ok' as const }),
+    )
+
+    app.get(
+      '/ready',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Readiness: every dependency answers',
+          response: {
+            200: Type.Object({
+              status: Type.Literal('ready'),
+              checks: Type.Record(Type.String(), Type.Literal('ok')),
+            }),
+            ...errorResponses('UNAVAILABLE'),
+          },
+        },
+      },
+      async () => {
+        try {
+          await withTimeout(pingDatabase(services.db), READY_TIMEOUT_MS)
+        } catch (error) {
+          throw new AppError('UNAVAILABLE', 'The database is not reachable.', {
+            cause: error,
+            details: [{ field: 'database', message: 'not reachable' }],
+          })
+        }
+        return { status: 'ready' as const, checks: { database: 'ok' as const } }
+      },
+    )
+
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'Prometheus metrics',
+          produces: ['text/plain'],
+          response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+        },
+      },
+      async (_request, reply) =>
+        reply
+          .header('content-type', services.metrics.registry.contentType)
+          .send(await services.metrics.registry.metrics()),
+    )
+  }
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.ts'
+import type { Config } from './config/config.ts'
+import { closeServices, openServices, type ServiceOverrides, type Services } from './services.ts'
+
+export interface RunningServer {
+  app: FastifyInstance
+  services: Services
+  url: string
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  stop(): Promise<void>
+}
+
+export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
+  const services = await openServices(config, overrides)
+  const app = await buildApp(services)
+  const url = await app.listen({ port: config.port, host: config.host })
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= app.close().then(() => closeServices(services))
+    return stopping
+  }
+  return { app, services, url, stop }
+}
+
+/** Stops gracefully on SIGTERM or SIGINT; a second signal exits at once. */
+export function stopOnSignals(server: RunningServer): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    server.services.logger.info({ signal }, 'shutting down: finishing in-flight requests')
+    process.once(signal, () => process.exit(1))
+    server.stop().then(
+      () => {
+        server.services.logger.info('stopped')
+        server.services.logger.flush()
+        process.exitCode = 0
+      },
+      (error: unknown) => {
+        server.services.logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+}

@@ -1,0 +1,16 @@
+import { Migrator, type Migration, type MigrationResultSet } from 'kysely'
+import type { Db } from '../database.ts'
+import { initial } from './0001_initial.ts'
+
+/** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
+const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+}
+
+/** Brings the schema up to date. Kysely takes a lock, so concurrent starts apply each migration once. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } })
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest()
+  if (error !== undefined) throw new Error('Database migration failed', { cause: error })
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

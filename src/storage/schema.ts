@@ -1,0 +1,64 @@
+/*
+ * Times are ISO-8601 UTC strings with milliseconds (`Date#toISOString`) and booleans are 0/1 on
+ * both databases: one representation, ordered correctly by plain comparison, and no per-dialect
+ * conversion in the repositories.
+ */
+
+export interface UsersTable {
+  id: string
+  email: string
+  /** Trimmed, NFKC-normalised, lower-cased: the unique key emails are compared by. */
+  email_key: string
+  username: string | null
+  username_key: string | null
+  full_name: string | null
+  password_hash: string
+  /** JSON array of role names. */
+  roles: string
+  email_verified: number
+  disabled: number
+  created_at: string
+  updated_at: string
+}
+
+export interface SessionsTable {
+  id: string
+  user_id: string
+  created_at: string
+  last_used_at: string
+  /** Absolute end of the session, whatever its refresh tokens say. */
+  expires_at: string
+  revoked_at: string | null
+  revoked_reason: string | null
+  user_agent: string | null
+  ip: string | null
+}
+
+export interface RefreshTokensTable {
+  id: string
+  session_id: string
+  /** SHA-256 of the token, base64url; the token itself is never stored. */
+  token_hash: string
+  created_at: string
+  expires_at: string
+  /** Set by the one request that rotated this token away (atomic compare-and-swap). */
+  rotated_at: string | null
+  replaced_by: string | null
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: string
+  private_jwk: string
+  public_jwk: string
+  created_at: string
+  /** When another key took over signing; the public key stays published for one token lifetime. */
+  retired_at: string | null
+}
+
+export interface Database {
+  users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  signing_keys: SigningKeysTable
+}

@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf } from '../auth/guard.ts'
+import type { onRequestAsyncHookHandler } from 'fastify'
+import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import type { Services } from '../services.ts'
+import { UpdateMeBody, UserRef } from './schemas.ts'
+import { getUser, updateProfile } from './service.ts'
+
+export function userRoutes(
+  services: Services,
+  requireAuth: onRequestAsyncHookHandler,
+): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/me',
+      {
+        onRequest: requireAuth,
+        schema: {
+          tags: ['users'],
+          summary: 'The authenticated user',
+          security: BEARER_SECURITY,
+          response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS) },
+        },
+      },
+      async (request) => getUser(services, principalOf(request).userId),
+    )
+
+    app.patch(
+      '/me',
+      {
+        onRequest: requireAuth,
+        schema: {
+          tags: ['users'],
+          summary: 'Change your name or username',
+          security: BEARER_SECURITY,
+          body: UpdateMeBody,
+          response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'ACCOUNT_EXISTS') },
+        },
+      },
+      async (request) => updateProfile(services, principalOf(request).userId, request.body),
+    )
+  }
+}
