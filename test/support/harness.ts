@@ -1,0 +1,147 @@
+import { after, before, describe } from 'node:test'
+import { Writable } from 'node:stream'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/app.ts'
+import type { Argon2Params } from '../../src/auth/passwords.ts'
+import type { Clock } from '../../src/clock.ts'
+import { loadConfig } from '../../src/config/config.ts'
+import { createLogger } from '../../src/http/logging.ts'
+import { closeServices, openServices, type Services } from '../../src/services.ts'
+import { createTestDatabase, databaseKinds, type DatabaseKind, type TestDatabase } from './databases.ts'
+
+/** Far cheaper than production argon2id, so suites that log in often stay fast. */
+export const TEST_ARGON2: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 }
+
+/** A clock that only moves when a test moves it. */
+export class TestClock implements Clock {
+  constructor(private ms = Date.parse('2026-01-01T00:00:00Z')) {}
+  now(): number {
+    return this.ms
+  }
+  advance(seconds: number): void {
+    this.ms += seconds * 1000
+  }
+}
+
+/** Log lines captured from the app, parsed. */
+export class LogCapture {
+  readonly raw: string[] = []
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _encoding, callback) => {
+      this.raw.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line !== ''),
+      )
+      callback()
+    },
+  })
+  get lines(): Record<string, unknown>[] {
+    return this.raw.map((line) => JSON.parse(line) as Record<string, unknown>)
+  }
+  text(): string {
+    return this.raw.join('\n')
+  }
+}
+
+export interface TestApp {
+  kind: DatabaseKind
+  app: FastifyInstance
+  services: Services
+  clock: TestClock
+  logs: LogCapture
+  databaseUrl: string
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>
+  argon2?: Argon2Params
+}
+
+/** Builds the real app on a fresh database of `kind`; only the clock and hashing cost are test values. */
+export async function startTestApp(database: TestDatabase, options: TestAppOptions = {}): Promise<TestApp> {
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'info', ...options.env })
+  const clock = new TestClock()
+  const logs = new LogCapture()
+  const logger = createLogger(config.logLevel, logs.stream)
+  const services = await openServices(config, { clock, logger, argon2: options.argon2 ?? TEST_ARGON2 })
+  const app = await buildApp(services)
+  await app.ready()
+  return { kind: database.kind, app, services, clock, logs, databaseUrl: database.url }
+}
+
+export async function stopTestApp(testApp: TestApp): Promise<void> {
+  await testApp.app.close()
+  await closeServices(testApp.services)
+}
+
+/**
+ * Declares the same suite once per database kind. Each run gets its own database and app, created
+ * before its tests and dropped after them.
+ *
+ * ```ts
+ * await describeOnDatabases('POST /auth/signup', (ctx) => { it('...', async () => { ctx().app.inject(...) }) })
+ * ```
+ */
+export async function describeOnDatabases(
+  name: string,
+  suite: (context: () => TestApp) => void,
+  options: TestAppOptions = {},
+): Promise<void> {
+  for (const { kind, skip } of await databaseKinds()) {
+    await describe(`${name} [${kind}]`, { skip }, () => {
+      let database: TestDatabase | undefined
+      let testApp: TestApp | undefined
+      before(async () => {
+        database = await createTestDatabase(kind)
+        testApp = await startTestApp(database, options)
+      })
+      after(async () => {
+        if (testApp) await stopTestApp(testApp)
+        await database?.drop()
+      })
+      suite(() => {
+        if (!testApp) throw new Error('the test app is not started')
+        return testApp
+      })
+    })
+  }
+}
+
+let counter = 0
+/** A unique, valid email for one test. */
+export function uniqueEmail(prefix = 'user'): string {
+  counter += 1
+  return `${prefix}.${process.pid}.${counter}.${Date.now()}@example.com`
+}
+
+export const STRONG_PASSWORD = 'correct horse battery staple'
+
+export function json<T = Record<string, unknown>>(response: LightMyRequestResponse): T {
+  return response.json()
+}
+
+/** Signs up and logs in a fresh user; returns the user and the token response. */
+export async function signupAndLogin(
+  app: FastifyInstance,
+  overrides: { email?: string; password?: string; username?: string } = {},
+) {
+  const email = overrides.email ?? uniqueEmail()
+  const password = overrides.password ?? STRONG_PASSWORD
+  const signup = await app.inject({
+    method: 'POST',
+    url: '/auth/signup',
+    payload: { email, password, ...(overrides.username ? { username: overrides.username } : {}) },
+  })
+  if (signup.statusCode !== 201) throw new Error(`signup failed: ${signup.statusCode} ${signup.body}`)
+  const login = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { username: email, password },
+  })
+  if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
+  const tokens = login.json<{ access_token: string; refresh_token: string; scope: string }>()
+  const user = signup.json<{ id: string; email: string }>()
+  return { email, password, user, tokens, authorization: `Bearer ${tokens.access_token}` }
+}
