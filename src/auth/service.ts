@@ -1,5 +1,6 @@
 import { isoAt } from '../clock.ts'
 import { AppError, invalidCredentials } from '../http/errors.ts'
+import { currentLog } from '../http/request-context.ts'
 import type { Services } from '../services.ts'
 import { startSession, type ClientInfo } from '../sessions/service.ts'
 import { findUserByLogin, updateUser } from '../users/repository.ts'
@@ -50,6 +51,7 @@ export async function loginWithPassword(
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
     await updateUser(db, user.id, { passwordHash }, isoAt(clock.now()))
+    currentLog(services.logger).info({ user_id: user.id }, 'password hash upgraded to argon2id')
   }
   const roles = JSON.parse(user.roles) as string[]
   const session = await startSession(db, clock, services.config.refreshTokenTtlSeconds, user.id, client)

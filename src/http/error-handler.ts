@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isDatabaseUnavailable } from '../storage/database.ts'
 import { AppError, ValidationError, type ErrorCode } from './errors.ts'
 
 declare module 'fastify' {
@@ -40,6 +41,12 @@ export function toAppError(error: unknown): AppError {
     (fastifyError.code !== undefined ? FASTIFY_ERRORS[fastifyError.code] : undefined) ??
     (fastifyError.statusCode !== undefined ? STATUS_FALLBACK[fastifyError.statusCode] : undefined)
   if (known) return new AppError(known[0], known[1], { cause: error })
+  if (isDatabaseUnavailable(error)) {
+    return new AppError('UNAVAILABLE', 'The service is temporarily unavailable; try again shortly.', {
+      cause: error,
+      headers: { 'retry-after': '5' },
+    })
+  }
   return new AppError('INTERNAL_ERROR', 'Something went wrong on our side.', { cause: error })
 }
 

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { ROLE_SCOPES } from '../auth/scopes.ts'
+import { MEDIA_TYPES } from './validation.ts'
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
   profile: 'Read and change your own account',
@@ -41,6 +42,13 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           },
         },
       },
+    },
+    // The request body's media types come from the route's `bodyTypes`, the list the body-type guard
+    // enforces, so the document cannot offer JSON to a form-only route such as /auth/token.
+    transform: ({ schema, url, route }) => {
+      const bodyTypes = route.config?.bodyTypes
+      if (schema.body === undefined || bodyTypes === undefined) return { schema, url }
+      return { schema: { ...schema, consumes: bodyTypes.map((type) => MEDIA_TYPES[type]) }, url }
     },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) =>

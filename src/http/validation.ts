@@ -58,7 +58,7 @@ function decodePointer(segment: string): string {
 }
 
 export type BodyType = 'json' | 'form'
-const MEDIA_TYPES: Record<BodyType, string> = {
+export const MEDIA_TYPES: Record<BodyType, string> = {
   json: 'application/json',
   form: 'application/x-www-form-urlencoded',
 }

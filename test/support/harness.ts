@@ -57,6 +57,8 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>
   argon2?: Argon2Params
+  /** Extra routes a test needs (e.g. one that throws), added before the app is ready. */
+  addRoutes?: (app: FastifyInstance) => void
 }
 
 /** Builds the real app on a fresh database of `kind`; only the clock and hashing cost are test values. */
@@ -67,6 +69,7 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
   const logger = createLogger(config.logLevel, logs.stream)
   const services = await openServices(config, { clock, logger, argon2: options.argon2 ?? TEST_ARGON2 })
   const app = await buildApp(services)
+  options.addRoutes?.(app)
   await app.ready()
   return { kind: database.kind, app, services, clock, logs, databaseUrl: database.url }
 }
