@@ -33,7 +33,7 @@ export function registerValidation(app: FastifyInstance, sharedSchemas: object[]
   const compiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object) as ValidateFunction
   app.setValidatorCompiler(compiler)
-  app.setSchemaErrorFormatter((errors) => new ValidationError(errors.map(toFieldProblem)))
+  app.setSchemaErrorFormatter((errors) => new ValidationError(onePerField(errors.map(toFieldProblem))))
 }
 
 interface AjvIssue {
@@ -51,6 +51,16 @@ function toFieldProblem(issue: AjvIssue): FieldProblem {
   }
   const message = issue.parentSchema?.['x-error-message'] ?? issue.message ?? 'is invalid'
   return { field: path.length > 0 ? path.join('.') : 'body', message }
+}
+
+/**
+ * A value failing a union (e.g. string-or-null) yields one error per branch plus one for the
+ * union; the first — the branch the value was meant for — is the useful one.
+ */
+function onePerField(problems: FieldProblem[]): FieldProblem[] {
+  const byField = new Map<string, FieldProblem>()
+  for (const problem of problems) if (!byField.has(problem.field)) byField.set(problem.field, problem)
+  return [...byField.values()]
 }
 
 function decodePointer(segment: string): string {
