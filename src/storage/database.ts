@@ -24,8 +24,10 @@ export function openDatabase(target: DatabaseTarget): Db {
     return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5000 })
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server must not crash the process: the query in flight, or the next one,
+  // reports the failure (as 503 UNAVAILABLE), and the pool replaces the client.
   pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { ConfigError, loadConfig, readEnvironment } from '../../src/config/config.ts'
+import { parseDuration } from '../../src/config/duration.ts'
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    assert.ok(error instanceof ConfigError)
+    return [...error.problems]
+  }
+  assert.fail('expected a ConfigError')
+}
+
+const SECRET = 'k3Y!9vQ#2mZ@7xR$4tW%8pL^6nB&1cF*0hJ'
+
+describe('Configuration', () => {
+  it('has defaults that run on a fresh machine', () => {
+    const config = loadConfig({})
+    assert.equal(config.port, 8000)
+    assert.equal(config.host, '127.0.0.1')
+    assert.deepEqual(config.database, { kind: 'sqlite', path: './data/gatehouse.db' })
+    assert.equal(config.redisUrl, undefined)
+    assert.deepEqual(config.jwt, {
+      algorithm: 'RS256',
+      secret: undefined,
+      issuer: 'gatehouse',
+      audience: 'gatehouse',
+    })
+    assert.equal(config.accessTokenTtlSeconds, 900)
+    assert.equal(config.refreshTokenTtlSeconds, 7 * 86400)
+    assert.equal(config.refreshReuseGraceSeconds, 10)
+    assert.deepEqual(config.rateLimits, { loginPerMinute: 10, signupPerMinute: 20, mailPerMinute: 5 })
+    assert.equal(config.admin, undefined)
+    assert.equal(config.trustProxy, false)
+    assert.equal(config.logLevel, 'info')
+    assert.equal(config.production, false)
+  })
+
+  it('is frozen, all the way down', () => {
+    const config = loadConfig({})
+    assert.ok(Object.isFrozen(config))
+    assert.ok(Object.isFrozen(config.jwt))
+    assert.throws(() => {
+      ;(config.jwt as { issuer: string }).issuer = 'x'
+    }, TypeError)
+  })
+
+  it('reads every variable of the contract', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://app@db:5432/gatehouse',
+      REDIS_URL: 'redis://cache:6379',
+      JWT_ALG: 'HS256',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: 'https://auth.example.com',
+      JWT_AUDIENCE: 'api',
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_TOKEN_TTL: '30d',
+      REFRESH_REUSE_GRACE: '0',
+      LOGIN_RATE_LIMIT: '3',
+      SIGNUP_RATE_LIMIT: '4',
+      MAIL_RATE_LIMIT: '2',
+      ADMIN_EMAIL: 'root@example.com',
+      ADMIN_PASSWORD: 'an admin passphrase',
+      SMTP_URL: 'smtp://user:pass@mail:587',
+      MAIL_FROM: 'Gatehouse <no-reply@example.com>',
+      PUBLIC_URL: 'https://auth.example.com',
+      TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+      LOG_LEVEL: 'warn',
+    })
+    assert.equal(config.port, 9000)
+    assert.equal(config.host, '0.0.0.0')
+    assert.deepEqual(config.database, { kind: 'postgres', url: 'postgres://app@db:5432/gatehouse' })
+    assert.equal(config.redisUrl, 'redis://cache:6379')
+    assert.deepEqual(config.jwt, {
+      algorithm: 'HS256',
+      secret: SECRET,
+      issuer: 'https://auth.example.com',
+      audience: 'api',
+    })
+    assert.equal(config.accessTokenTtlSeconds, 300)
+    assert.equal(config.refreshTokenTtlSeconds, 30 * 86400)
+    assert.equal(config.refreshReuseGraceSeconds, 0)
+    assert.deepEqual(config.rateLimits, { loginPerMinute: 3, signupPerMinute: 4, mailPerMinute: 2 })
+    assert.deepEqual(config.admin, { email: 'root@example.com', password: 'an admin passphrase' })
+    assert.deepEqual(config.mail, {
+      smtpUrl: 'smtp://user:pass@mail:587',
+      from: 'Gatehouse <no-reply@example.com>',
+      publicUrl: 'https://auth.example.com',
+    })
+    assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '127.0.0.1'])
+    assert.equal(config.logLevel, 'warn')
+  })
+
+  it('names the variable and what it accepts for every wrong value, all at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x',
+      JWT_ALG: 'none',
+      ACCESS_TOKEN_TTL: '15 minutes',
+      REFRESH_TOKEN_TTL: '0',
+      LOGIN_RATE_LIMIT: '-1',
+      LOG_LEVEL: 'loud',
+      REDIS_URL: 'http://cache',
+      TRUST_PROXY: 'everyone',
+    })
+    for (const name of [
+      'PORT',
+      'DATABASE_URL',
+      'JWT_ALG',
+      'ACCESS_TOKEN_TTL',
+      'REFRESH_TOKEN_TTL',
+      'LOGIN_RATE_LIMIT',
+      'LOG_LEVEL',
+      'REDIS_URL',
+      'TRUST_PROXY',
+    ]) {
+      assert.ok(
+        problems.some((p) => p.startsWith(`${name}:`)),
+        `${name} in ${problems.join(' | ')}`,
+      )
+    }
+    assert.ok(problems.find((p) => p.startsWith('JWT_ALG'))!.includes('RS256, ES256, EdDSA, HS256'))
+  })
+
+  it('refuses HS256 without a secret of at least 32 bytes', () => {
+    assert.match(problemsOf({ JWT_ALG: 'HS256' })[0]!, /^JWT_SECRET: required/)
+    assert.match(
+      problemsOf({ JWT_ALG: 'HS256', JWT_SECRET: 'x'.repeat(31) })[0]!,
+      /^JWT_SECRET: must be at least 32 bytes/,
+    )
+    assert.equal(loadConfig({ JWT_ALG: 'HS256', JWT_SECRET: 'x'.repeat(32) }).jwt.secret, 'x'.repeat(32))
+  })
+
+  it('needs ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    assert.match(problemsOf({ ADMIN_EMAIL: 'a@b.co' })[0]!, /ADMIN_EMAIL, ADMIN_PASSWORD/)
+  })
+
+  it('refuses unsafe settings when NODE_ENV=production', () => {
+    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com' }
+    assert.equal(loadConfig(safe).production, true)
+    assert.match(
+      problemsOf({ ...safe, PUBLIC_URL: 'http://auth.example.com' })[0]!,
+      /^PUBLIC_URL: must be https/,
+    )
+    assert.match(problemsOf({ NODE_ENV: 'production' })[0]!, /^PUBLIC_URL: required in production/)
+    assert.match(problemsOf({ ...safe, TRUST_PROXY: 'true' })[0]!, /^TRUST_PROXY/)
+    assert.match(
+      problemsOf({ ...safe, JWT_ALG: 'HS256', JWT_SECRET: 'a'.repeat(40) })[0]!,
+      /^JWT_SECRET: too predictable/,
+    )
+    assert.equal(loadConfig({ ...safe, JWT_ALG: 'HS256', JWT_SECRET: SECRET }).jwt.algorithm, 'HS256')
+  })
+
+  it('reads .env from the working directory, under the real environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-env-'))
+    writeFileSync(join(dir, '.env'), 'PORT=9100\nJWT_ISSUER="from-file"\n# a comment\n')
+    const env = readEnvironment({ JWT_ISSUER: 'from-env' }, dir)
+    const config = loadConfig(env)
+    assert.equal(config.port, 9100)
+    assert.equal(config.jwt.issuer, 'from-env')
+  })
+
+  it('never shows a database password in its message', () => {
+    const [problem] = problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db/x' })
+    assert.ok(!problem!.includes('hunter2'))
+  })
+})
+
+describe('Durations', () => {
+  it('reads seconds and s, m, h, d', () => {
+    assert.equal(parseDuration('90'), 90)
+    assert.equal(parseDuration('30s'), 30)
+    assert.equal(parseDuration('15m'), 900)
+    assert.equal(parseDuration('2h'), 7200)
+    assert.equal(parseDuration('7d'), 604800)
+  })
+
+  it('rejects anything else', () => {
+    for (const text of ['', '1.5m', '-5', '5w', '5 m', 'm', '15M'])
+      assert.equal(parseDuration(text), undefined, text)
+  })
+})
