@@ -25,8 +25,10 @@ export const BODY_LIMIT_BYTES = 64 * 1024
  */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config } = services
+  // Fastify's instance type is generic over the logger; pin it to the base type every plugin expects.
+  const logger: FastifyBaseLogger = services.logger
   const app = Fastify({
-    loggerInstance: services.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     // Fastify's two lines per request give way to our one access line (http/logging.ts).
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     genReqId: requestIdFor,

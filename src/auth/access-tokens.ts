@@ -111,5 +111,5 @@ function toClaims(payload: JWTPayload, nowSeconds: number): AccessClaims {
   ) {
     throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   }
-  return { sub, sid, jti, roles: roles as string[], scope, iat, exp }
+  return { sub, sid, jti, roles: roles, scope, iat, exp }
 }

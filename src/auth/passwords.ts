@@ -14,6 +14,7 @@ export interface Argon2Params {
 export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
 
 /** `Algorithm.Argon2id` of the package's const enum, which isolated modules cannot read. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
 const ARGON2ID: Algorithm.Argon2id = 2
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$/
 

@@ -1,4 +1,4 @@
-import { Ajv, type ValidateFunction } from 'ajv'
+import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifyRequest } from 'fastify'
 import { AppError, ValidationError, type FieldProblem } from './errors.ts'
@@ -31,7 +31,7 @@ export function registerValidation(app: FastifyInstance, sharedSchemas: object[]
     app.addSchema(schema)
   }
   const compiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object) as ValidateFunction
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object)
   app.setValidatorCompiler(compiler)
   app.setSchemaErrorFormatter((errors) => new ValidationError(onePerField(errors.map(toFieldProblem))))
 }

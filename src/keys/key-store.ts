@@ -140,7 +140,7 @@ export class KeyStore {
       const publicJwk = JSON.parse(row.public_jwk) as JWK
       publicJwks.push(publicJwk)
       verification.set(row.kid, {
-        key: (await importJWK(publicJwk, row.alg)) as webcrypto.CryptoKey,
+        key: await importJWK(publicJwk, row.alg),
         alg: row.alg,
       })
       if (signing === undefined && row.alg === alg && row.retired_at === null) {

@@ -39,17 +39,21 @@ export async function pingDatabase(db: Db): Promise<void> {
 /** True when `error` is the database refusing a duplicate in a unique column. */
 export function isUniqueViolation(error: unknown): boolean {
   if (typeof error !== 'object' || error === null || !('code' in error)) return false
-  const { code } = error as { code: unknown }
+  const { code } = error
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 }
 
 /** PostgreSQL's connection-exception class (SQLSTATE 08…) and shutdown codes, and socket failures. */
-const UNAVAILABLE_CODES = /^(08...|57P0[123]|53300|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|SQLITE_BUSY)$/
+const UNAVAILABLE_CODES =
+  /^(08...|57P0[123]|53300|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|SQLITE_BUSY)$/
 
 /** True when `error` says the database cannot be reached right now, rather than that a query is wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const { code, message } = error as { code?: unknown; message?: unknown }
   if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) return true
-  return typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect)/.test(message)
+  return (
+    typeof message === 'string' &&
+    /^(Connection terminated|timeout exceeded when trying to connect)/.test(message)
+  )
 }

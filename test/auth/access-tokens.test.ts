@@ -41,9 +41,7 @@ async function mint(
     ...claims,
   }
   for (const name of omit) delete payload[name]
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt', ...header } as never)
-    .sign(key)
+  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt', ...header }).sign(key)
 }
 
 await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {

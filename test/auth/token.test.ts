@@ -3,12 +3,12 @@ import { it } from 'node:test'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../support/harness.ts'
 
 await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
-  const token = (form: Record<string, string>) =>
+  const token = (form: Record<string, string | undefined>) =>
     ctx().app.inject({
       method: 'POST',
       url: '/auth/token',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(form).toString(),
+      payload: new URLSearchParams(form as Record<string, string>).toString(),
     })
 
   async function newUser() {

@@ -1,6 +1,6 @@
 import { after, before, describe } from 'node:test'
 import { Writable } from 'node:stream'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import type { Argon2Params } from '../../src/auth/passwords.ts'
 import type { Clock } from '../../src/clock.ts'
@@ -120,10 +120,6 @@ export function uniqueEmail(prefix = 'user'): string {
 }
 
 export const STRONG_PASSWORD = 'correct horse battery staple'
-
-export function json<T = Record<string, unknown>>(response: LightMyRequestResponse): T {
-  return response.json()
-}
 
 /** Signs up and logs in a fresh user; returns the user and the token response. */
 export async function signupAndLogin(
