@@ -14,8 +14,14 @@ export interface RunningServer {
 export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
   const services = await openServices(config, overrides)
   const app = await buildApp(services)
-  const url = await app.listen({ port: config.port, host: config.host })
   let stopping: Promise<void> | undefined
+  // Node's server.close() only closes connections idle at that moment: one whose request was in
+  // flight would stay open after its response until keepAliveTimeout (72 s), holding up the exit.
+  // So a response sent while stopping tells the client, and Node, to close it (RFC 9112 §9.6).
+  app.addHook('onSend', async (_request, reply) => {
+    if (stopping) void reply.header('connection', 'close')
+  })
+  const url = await app.listen({ port: config.port, host: config.host })
   const stop = () => {
     stopping ??= app.close().then(() => closeServices(services))
     return stopping

@@ -83,8 +83,10 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: {
             200: TokenResponseRef,
             400: OAuthErrorResponse,
+            413: OAuthErrorResponse,
             415: OAuthErrorResponse,
             500: OAuthErrorResponse,
+            503: OAuthErrorResponse,
           },
         },
       },

@@ -42,7 +42,7 @@ export const TokenRequestBody = Type.Object(
     scope: Type.Optional(Scope),
     refresh_token: Type.Optional(Type.String({ maxLength: 1024 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: true },
 )
 export type TokenRequestBody = Static<typeof TokenRequestBody>
 

@@ -4,10 +4,11 @@ import { ERROR_CODES, ERROR_STATUS, type ErrorCode } from './errors.ts'
 export const ErrorEnvelope = Type.Object(
   {
     error: Type.Object({
-      code: Type.Union(
-        ERROR_CODES.map((code) => Type.Literal(code)),
-        { description: 'Stable, machine-readable code; switch on this.' },
-      ),
+      code: Type.Unsafe<ErrorCode>({
+        type: 'string',
+        enum: ERROR_CODES,
+        description: 'Stable, machine-readable code; switch on this.',
+      }),
       message: Type.String({ description: 'Human-readable sentence; may change.' }),
       request_id: Type.String({ description: 'Same as the X-Request-ID response header.' }),
       details: Type.Optional(
