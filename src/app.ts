@@ -34,7 +34,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     genReqId: requestIdFor,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: trustProxyOption(config.trustProxy),
-    return503OnClosing: true,
+    // While stopping, requests on open keep-alive connections are still served (with
+    // `Connection: close`, see server.ts) rather than refused with a body outside the contract.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -31,9 +31,13 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
 
 /** Stops gracefully on SIGTERM or SIGINT; a second signal exits at once. */
 export function stopOnSignals(server: RunningServer): void {
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']
   const onSignal = (signal: NodeJS.Signals) => {
     server.services.logger.info({ signal }, 'shutting down: finishing in-flight requests')
-    process.once(signal, () => process.exit(1))
+    for (const next of signals) {
+      process.removeListener(next, onSignal)
+      process.once(next, () => process.exit(1))
+    }
     server.stop().then(
       () => {
         server.services.logger.info('stopped')
@@ -46,6 +50,5 @@ export function stopOnSignals(server: RunningServer): void {
       },
     )
   }
-  process.once('SIGTERM', onSignal)
-  process.once('SIGINT', onSignal)
+  for (const signal of signals) process.once(signal, onSignal)
 }
