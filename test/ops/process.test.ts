@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import BetterSqlite3 from 'better-sqlite3'
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases.ts'
 import { STRONG_PASSWORD, uniqueEmail } from '../support/harness.ts'
@@ -18,6 +21,7 @@ import {
 } from '../support/process.ts'
 
 const DEFAULT_DB = join('data', 'gatehouse.db')
+const execFileAsync = promisify(execFile)
 
 /** Reads rows straight from a service's SQLite file, as an operator would after a crash. */
 function emailsInDatabase(file: string, emails: readonly string[]): string[] {
@@ -330,4 +334,20 @@ describe('configuration errors', () => {
       assert.equal(existsSync(join(cwd, 'data')), false, 'nothing is created')
     })
   }
+})
+
+describe('npm run migrate', () => {
+  it('creates the database and applies the migrations, then reports it is up to date', async () => {
+    const cwd = tempDir()
+    const migrate = fileURLToPath(new URL('../../src/migrate.ts', import.meta.url))
+    const run = () =>
+      execFileAsync(process.execPath, ['--import', import.meta.resolve('tsx'), migrate], {
+        cwd,
+        env: { PATH: process.env.PATH },
+        timeout: 15_000,
+      })
+    assert.equal((await run()).stdout, 'applied: 0001_initial\n')
+    assert.ok(existsSync(join(cwd, DEFAULT_DB)))
+    assert.equal((await run()).stdout, 'database is up to date\n')
+  })
 })
