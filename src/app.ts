@@ -16,6 +16,7 @@ import { operationsRoutes } from './ops/routes.ts'
 import type { Services } from './services.ts'
 import { User } from './users/schemas.ts'
 import { userRoutes } from './users/routes.ts'
+import { sessionRoutes } from './sessions/routes.ts'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -58,6 +59,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(operationsRoutes(services))
   await app.register(keyRoutes(services.keys))
   await app.register(authRoutes(services))
+  await app.register(sessionRoutes(services, guards.requireAuth))
   await app.register(userRoutes(services, guards.requireAuth))
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app

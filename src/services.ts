@@ -8,6 +8,8 @@ import { KeyStore } from './keys/key-store.ts'
 import { Metrics } from './ops/metrics.ts'
 import { openDatabase, type Db } from './storage/database.ts'
 import { migrateToLatest } from './storage/migrations/index.ts'
+import { RedisRevocationChannel } from './sessions/redis-channel.ts'
+import { Revocations } from './sessions/revocations.ts'
 import { ensureAdmin } from './users/service.ts'
 
 /** Everything a route's service function may need, created once per process (or per test app). */
@@ -20,6 +22,9 @@ export interface Services {
   accessTokens: AccessTokens
   hasher: PasswordHasher
   metrics: Metrics
+  revocations: Revocations
+  /** Set when `REDIS_URL` is: shares revocations between instances. */
+  redis: RedisRevocationChannel | undefined
 }
 
 export interface ServiceOverrides {
@@ -36,28 +41,36 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   const clock = overrides.clock ?? systemClock
   const logger = overrides.logger ?? createLogger(config.logLevel)
   const db = openDatabase(config.database)
+  let redis: RedisRevocationChannel | undefined
   try {
     const applied = await migrateToLatest(db)
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
     const keys = await KeyStore.open(db, config, clock)
+    redis = config.redisUrl === undefined ? undefined : new RedisRevocationChannel(config.redisUrl, logger)
+    const revocations = new Revocations(db, clock, config.accessTokenTtlSeconds, redis, logger)
+    await revocations.start()
     const services: Services = {
       config,
       db,
       clock,
       logger,
       keys,
-      accessTokens: new AccessTokens(keys, config, clock),
+      accessTokens: new AccessTokens(keys, revocations, config, clock),
       hasher: await PasswordHasher.create(overrides.argon2 ?? PRODUCTION_ARGON2),
       metrics: new Metrics(),
+      revocations,
+      redis,
     }
     await ensureAdmin(services)
     return services
   } catch (error) {
+    await redis?.close()
     await db.destroy()
     throw error
   }
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  await services.revocations.close()
   await services.db.destroy()
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts'
 import type { Config } from '../config/config.ts'
 import { AuthenticationError } from '../http/errors.ts'
 import type { KeyStore } from '../keys/key-store.ts'
+import type { Revocations } from '../sessions/revocations.ts'
 
 /** RFC 9068 §2.1: access tokens are typed so they cannot be confused with other JWTs. */
 const ACCESS_TOKEN_TYPE = 'at+jwt'
@@ -30,6 +31,7 @@ export interface AccessTokenSubject {
 export class AccessTokens {
   constructor(
     private readonly keys: KeyStore,
+    private readonly revocations: Revocations,
     private readonly config: Config,
     private readonly clock: Clock,
   ) {}
@@ -54,7 +56,8 @@ export class AccessTokens {
 
   /**
    * Verifies an access token against the configured algorithm only — the token's own header never
-   * chooses it — and the contract's required header and claims. Every failure is an
+   * chooses it — the contract's required header and claims, and that its session has not been
+   * revoked (answered from memory, see `Revocations`). Every failure is an
    * `AuthenticationError` (401); nothing a client sends can make this throw anything else.
    *
    * ```ts
@@ -62,6 +65,14 @@ export class AccessTokens {
    * ```
    */
   async verify(token: string): Promise<AccessClaims> {
+    const claims = await this.verifySignedClaims(token)
+    if (await this.revocations.isRevoked(claims.sid)) {
+      throw new AuthenticationError('INVALID_TOKEN', 'The access token has been revoked.')
+    }
+    return claims
+  }
+
+  private async verifySignedClaims(token: string): Promise<AccessClaims> {
     try {
       const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
         algorithms: [this.config.jwt.algorithm],

@@ -1,38 +1,27 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../http/error-handler.ts'
+import { originOf } from '../http/request-context.ts'
 import { BODY_ERRORS, errorResponses } from '../http/schemas.ts'
 import type { Services } from '../services.ts'
-import type { ClientInfo } from '../sessions/service.ts'
+import { refreshCookieOf, setRefreshCookie } from '../sessions/cookie.ts'
+import { invalidRefreshToken } from '../sessions/service.ts'
 import { UserRef } from '../users/schemas.ts'
 import {
   LoginBody,
   OAuthErrorResponse,
+  RefreshBody,
   SignupBody,
   TokenRequestBody,
   TokenResponseRef,
   type TokenResponse,
 } from './schemas.ts'
-import { loginWithPassword, signup } from './service.ts'
-
-export const REFRESH_COOKIE = 'gatehouse_refresh'
-
-export function clientOf(request: FastifyRequest): ClientInfo {
-  return { ip: request.ip, userAgent: request.headers['user-agent'] }
-}
+import { loginWithPassword, refreshWithToken, signup } from './service.ts'
 
 /** Token responses are never cached (RFC 6749 §5.1); browsers also get the refresh token as a cookie. */
 function sendTokens(reply: FastifyReply, tokens: TokenResponse, withCookie: boolean): TokenResponse {
   void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-  if (withCookie) {
-    void reply.setCookie(REFRESH_COOKIE, tokens.refresh_token, {
-      httpOnly: true,
-      secure: true,
-      sameSite: 'strict',
-      path: '/auth',
-      maxAge: tokens.refresh_expires_in,
-    })
-  }
+  if (withCookie) setRefreshCookie(reply, tokens.refresh_token, tokens.refresh_expires_in)
   return tokens
 }
 
@@ -48,7 +37,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: { 201: UserRef, ...errorResponses(...BODY_ERRORS, 'ACCOUNT_EXISTS') },
         },
       },
-      async (request, reply) => reply.code(201).send(await signup(services, request.body)),
+      async (request, reply) => reply.code(201).send(await signup(services, request.body, originOf(request))),
     )
 
     app.post(
@@ -67,7 +56,32 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) =>
-        sendTokens(reply, await loginWithPassword(services, request.body, clientOf(request)), true),
+        sendTokens(reply, await loginWithPassword(services, request.body, originOf(request)), true),
+    )
+
+    app.post(
+      '/auth/refresh',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Exchange a refresh token for new tokens (rotation)',
+          description:
+            'The refresh token comes from the body or, when the body has none, from the `gatehouse_refresh` cookie. ' +
+            'The body must be JSON (send `{}` with the cookie): a cross-site page cannot send JSON without a CORS ' +
+            'preflight, so the cookie cannot be used from another site. The presented token is retired; see the ' +
+            'README for the reuse grace window.',
+          body: RefreshBody,
+          response: {
+            200: TokenResponseRef,
+            ...errorResponses(...BODY_ERRORS, 'INVALID_REFRESH_TOKEN', 'ACCOUNT_DISABLED'),
+          },
+        },
+      },
+      async (request, reply) => {
+        const presented = request.body.refresh_token ?? refreshCookieOf(request)
+        if (presented === undefined) throw invalidRefreshToken()
+        return sendTokens(reply, await refreshWithToken(services, presented, originOf(request)), true)
+      },
     )
 
     app.post(
@@ -97,7 +111,17 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
             throw new OAuthError('invalid_request', 'The password grant needs username and password.')
           }
           const credentials = { username: body.username, password: body.password, scope: body.scope }
-          return sendTokens(reply, await loginWithPassword(services, credentials, clientOf(request)), false)
+          return sendTokens(reply, await loginWithPassword(services, credentials, originOf(request)), false)
+        }
+        if (body.grant_type === 'refresh_token') {
+          if (body.refresh_token === undefined) {
+            throw new OAuthError('invalid_request', 'The refresh_token grant needs refresh_token.')
+          }
+          return sendTokens(
+            reply,
+            await refreshWithToken(services, body.refresh_token, originOf(request)),
+            false,
+          )
         }
         throw new OAuthError('unsupported_grant_type', `The grant type is not supported.`)
       },

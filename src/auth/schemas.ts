@@ -33,6 +33,12 @@ export const LoginBody = Type.Object(
 )
 export type LoginBody = Static<typeof LoginBody>
 
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })) },
+  { additionalProperties: false },
+)
+export type RefreshBody = Static<typeof RefreshBody>
+
 /** RFC 6749 §4.3.2 and §6. Unknown parameters (e.g. a public `client_id`) are ignored (§3.2). */
 export const TokenRequestBody = Type.Object(
   {

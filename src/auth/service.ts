@@ -1,22 +1,30 @@
+import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
 import { AppError, invalidCredentials } from '../http/errors.ts'
 import { currentLog } from '../http/request-context.ts'
 import type { Services } from '../services.ts'
-import { startSession, type ClientInfo } from '../sessions/service.ts'
-import { findUserByLogin, updateUser } from '../users/repository.ts'
+import {
+  invalidRefreshToken,
+  rotateRefreshToken,
+  startSession,
+  type IssuedRefreshToken,
+} from '../sessions/service.ts'
+import { findUserById, findUserByLogin, updateUser } from '../users/repository.ts'
 import type { User } from '../users/schemas.ts'
 import { createAccount } from '../users/service.ts'
 import type { SignupBody, TokenResponse } from './schemas.ts'
-import { grantScopes } from './scopes.ts'
+import { grantScopes, narrowScopes } from './scopes.ts'
 
-export async function signup(services: Services, body: SignupBody): Promise<User> {
-  return createAccount(services, {
+export async function signup(services: Services, body: SignupBody, origin: RequestOrigin): Promise<User> {
+  const user = await createAccount(services, {
     email: body.email,
     password: body.password,
     username: body.username,
     fullName: body.full_name,
     roles: ['user'],
   })
+  await recordAuditEvent(services.db, services.clock, { type: 'signup', userId: user.id, origin })
+  return user
 }
 
 export interface PasswordCredentials {
@@ -33,20 +41,27 @@ export interface PasswordCredentials {
 export async function loginWithPassword(
   services: Services,
   credentials: PasswordCredentials,
-  client: ClientInfo,
+  origin: RequestOrigin,
 ): Promise<TokenResponse> {
   const { db, hasher, metrics, clock } = services
   const user = await findUserByLogin(db, credentials.username)
   const check = user
     ? await hasher.verify(user.password_hash, credentials.password)
     : { ok: await hasher.verifyNothing(credentials.password), needsRehash: false }
-  if (!user || !check.ok) {
+  if (!user || !check.ok || user.disabled === 1) {
     metrics.loginFailed()
-    throw invalidCredentials()
-  }
-  if (user.disabled === 1) {
-    metrics.loginFailed()
-    throw new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
+    await recordAuditEvent(db, clock, {
+      type: 'login_failed',
+      userId: user?.id ?? null,
+      origin,
+      data: {
+        username: credentials.username.slice(0, 254),
+        reason: !user ? 'unknown_user' : !check.ok ? 'wrong_password' : 'disabled',
+      },
+    })
+    throw user && check.ok
+      ? new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
+      : invalidCredentials()
   }
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
@@ -54,15 +69,45 @@ export async function loginWithPassword(
     currentLog(services.logger).info({ user_id: user.id }, 'password hash upgraded to argon2id')
   }
   const roles = JSON.parse(user.roles) as string[]
-  const session = await startSession(db, clock, services.config.refreshTokenTtlSeconds, user.id, client)
-  const scope = grantScopes(roles, credentials.scope)
-  const accessToken = await services.accessTokens.issue({
+  const session = await startSession(services, user.id, grantScopes(roles, credentials.scope), origin)
+  metrics.loginSucceeded()
+  await recordAuditEvent(db, clock, {
+    type: 'login_succeeded',
     userId: user.id,
+    origin,
+    data: { session_id: session.sessionId },
+  })
+  return tokenResponse(services, roles, session)
+}
+
+/**
+ * The refresh grant behind `/auth/refresh` and `/auth/token`: rotates the refresh token and issues
+ * a new access token with the user's current roles and the session's scope, narrowed to them.
+ */
+export async function refreshWithToken(
+  services: Services,
+  refreshToken: string,
+  origin: RequestOrigin,
+): Promise<TokenResponse> {
+  const session = await rotateRefreshToken(services, refreshToken, origin)
+  const user = await findUserById(services.db, session.userId)
+  if (!user) throw invalidRefreshToken()
+  if (user.disabled === 1) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
+  return tokenResponse(services, JSON.parse(user.roles) as string[], session)
+}
+
+async function tokenResponse(
+  services: Services,
+  roles: string[],
+  session: IssuedRefreshToken,
+): Promise<TokenResponse> {
+  const scope = narrowScopes(roles, session.scope)
+  const accessToken = await services.accessTokens.issue({
+    userId: session.userId,
     sessionId: session.sessionId,
     roles,
     scope,
   })
-  metrics.loginSucceeded()
   return {
     access_token: accessToken,
     token_type: 'bearer',

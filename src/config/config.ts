@@ -25,6 +25,8 @@ export interface Config {
   readonly accessTokenTtlSeconds: number
   readonly refreshTokenTtlSeconds: number
   readonly refreshReuseGraceSeconds: number
+  /** Absolute lifetime of a session, however often it is refreshed. */
+  readonly sessionLifetimeSeconds: number
   readonly rateLimits: {
     readonly loginPerMinute: number
     readonly signupPerMinute: number
@@ -143,6 +145,7 @@ export function loadConfig(env: Env): Config {
     accessTokenTtlSeconds: duration('ACCESS_TOKEN_TTL', '15m', false),
     refreshTokenTtlSeconds: duration('REFRESH_TOKEN_TTL', '7d', false),
     refreshReuseGraceSeconds: duration('REFRESH_REUSE_GRACE', '10s', true),
+    sessionLifetimeSeconds: duration('SESSION_LIFETIME', '30d', false),
     rateLimits: {
       loginPerMinute: integer('LOGIN_RATE_LIMIT', 10, 1, 1_000_000),
       signupPerMinute: integer('SIGNUP_RATE_LIMIT', 20, 1, 1_000_000),

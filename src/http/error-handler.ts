@@ -78,7 +78,10 @@ function oauthErrorCode(code: ErrorCode): string {
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
-  void reply.headers(error.headers)
+  // RFC 6750 §3: every 401 names the scheme; token errors add their own error attribute.
+  void reply.headers(
+    error.status === 401 ? { 'www-authenticate': 'Bearer', ...error.headers } : error.headers,
+  )
   if (request.routeOptions.config.oauthErrors === true) {
     const oauthCode = error instanceof OAuthError ? error.oauthCode : oauthErrorCode(error.code)
     // RFC 6749 §5.2: errors are 400 unless client authentication failed; keep 429/5xx meaningful.

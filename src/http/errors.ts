@@ -68,9 +68,7 @@ export class ValidationError extends AppError {
 }
 
 export const invalidCredentials = (): AppError =>
-  new AppError('INVALID_CREDENTIALS', 'Incorrect username or password.', {
-    headers: { 'www-authenticate': 'Bearer' },
-  })
+  new AppError('INVALID_CREDENTIALS', 'Incorrect username or password.')
 
 export const notFound = (what = 'resource'): AppError =>
   new AppError('NOT_FOUND', `The ${what} was not found.`)

@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
+import type { RequestOrigin } from '../audit/audit-log.ts'
 
 interface RequestContext {
   log: FastifyBaseLogger
@@ -46,4 +47,9 @@ export function registerRequestContext(app: FastifyInstance): void {
   app.addHook('preValidation', (request, _reply, done) => {
     storage.run(storage.getStore() ?? { log: request.log }, done)
   })
+}
+
+/** Who sent a request, as sessions and audit events record it. */
+export function originOf(request: FastifyRequest): RequestOrigin {
+  return { ip: request.ip, userAgent: request.headers['user-agent'], requestId: request.id }
 }

@@ -49,15 +49,24 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
         },
       },
       async () => {
-        try {
-          await withTimeout(pingDatabase(services.db), READY_TIMEOUT_MS)
-        } catch (error) {
-          throw new AppError('UNAVAILABLE', 'The database is not reachable.', {
-            cause: error,
-            details: [{ field: 'database', message: 'not reachable' }],
+        const { redis } = services
+        const checks: [string, () => Promise<void>][] = [['database', () => pingDatabase(services.db)]]
+        if (redis) checks.push(['redis', () => redis.ping()])
+        const results = await Promise.allSettled(
+          checks.map(([, check]) => withTimeout(check(), READY_TIMEOUT_MS)),
+        )
+        const failing = checks
+          .filter((_check, index) => results[index]?.status === 'rejected')
+          .map(([name]) => name)
+        if (failing.length > 0) {
+          throw new AppError('UNAVAILABLE', `Not ready: ${failing.join(' and ')} not reachable.`, {
+            details: failing.map((field) => ({ field, message: 'not reachable' })),
           })
         }
-        return { status: 'ready' as const, checks: { database: 'ok' as const } }
+        return {
+          status: 'ready' as const,
+          checks: Object.fromEntries(checks.map(([name]) => [name, 'ok' as const])),
+        }
       },
     )
 

@@ -1,35 +1,52 @@
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '../clock.ts'
+import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
+import { AppError } from '../http/errors.ts'
+import type { Services } from '../services.ts'
 import type { Db } from '../storage/database.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.ts'
 
-export interface ClientInfo {
-  ip: string
-  userAgent: string | undefined
-}
+type SessionServices = Pick<Services, 'db' | 'clock' | 'config' | 'revocations'>
 
-export interface StartedSession {
+/** A refresh token just handed out, and the session it belongs to. */
+export interface IssuedRefreshToken {
+  userId: string
   sessionId: string
+  /** The scope granted when the session started. */
+  scope: string
   refreshToken: string
   refreshExpiresInSeconds: number
 }
+
+export type EndReason =
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'refresh_token_reuse'
+  | 'password_changed'
+  | 'password_reset'
+  | 'user_disabled'
+  | 'user_deleted'
+
+export const invalidRefreshToken = (): AppError =>
+  new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
 
 /**
  * Opens a session for a user who just proved their password, with its first refresh token.
  * Both rows are written in one transaction: there is never a session without a token.
  */
 export async function startSession(
-  db: Db,
-  clock: Clock,
-  refreshTtlSeconds: number,
+  services: SessionServices,
   userId: string,
-  client: ClientInfo,
-): Promise<StartedSession> {
+  scope: string,
+  origin: RequestOrigin,
+): Promise<IssuedRefreshToken> {
+  const { db, clock, config } = services
   const now = clock.now()
   const sessionId = randomUUID()
+  const sessionExpiresAt = now + config.sessionLifetimeSeconds * 1000
   const refreshToken = newRefreshToken()
-  const expiresAt = isoAt(now + refreshTtlSeconds * 1000)
+  const tokenExpiresAt = Math.min(now + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt)
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('sessions')
@@ -38,25 +55,203 @@ export async function startSession(
         user_id: userId,
         created_at: isoAt(now),
         last_used_at: isoAt(now),
-        expires_at: expiresAt,
+        expires_at: isoAt(sessionExpiresAt),
         revoked_at: null,
         revoked_reason: null,
-        user_agent: client.userAgent?.slice(0, 512) ?? null,
-        ip: client.ip.slice(0, 64),
+        user_agent: origin.userAgent?.slice(0, 512) ?? null,
+        ip: origin.ip.slice(0, 64),
+        scope,
       })
       .execute()
-    await trx
-      .insertInto('refresh_tokens')
-      .values({
-        id: randomUUID(),
-        session_id: sessionId,
-        token_hash: hashRefreshToken(refreshToken),
-        created_at: isoAt(now),
-        expires_at: expiresAt,
-        rotated_at: null,
-        replaced_by: null,
-      })
-      .execute()
+    await insertRefreshToken(trx, sessionId, refreshToken, now, tokenExpiresAt)
   })
-  return { sessionId, refreshToken, refreshExpiresInSeconds: refreshTtlSeconds }
+  return {
+    userId,
+    sessionId,
+    scope,
+    refreshToken,
+    refreshExpiresInSeconds: secondsUntil(tokenExpiresAt, now),
+  }
+}
+
+/**
+ * Exchanges a refresh token for its successor (rotation). Exactly one request consumes a token:
+ * the database decides with a compare-and-swap on `rotated_at`. Presenting a token that was
+ * already rotated:
+ *  - within `REFRESH_REUSE_GRACE` of its rotation (a client's concurrent requests, or a retry after
+ *    a lost response), gets a sibling — another fresh refresh token of the same session — and the
+ *    session lives on;
+ *  - later, is taken as theft: the whole session ends, every refresh and access token with it.
+ */
+export async function rotateRefreshToken(
+  services: SessionServices,
+  presented: string,
+  origin: RequestOrigin,
+): Promise<IssuedRefreshToken> {
+  const { db, clock, config } = services
+  const now = clock.now()
+  const current = await db
+    .selectFrom('refresh_tokens as t')
+    .innerJoin('sessions as s', 's.id', 't.session_id')
+    .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 's.user_id', 's.scope', 's.revoked_at'])
+    .select('s.expires_at as session_expires_at')
+    .where('t.token_hash', '=', hashRefreshToken(presented))
+    .executeTakeFirst()
+  if (
+    !current ||
+    current.revoked_at !== null ||
+    current.expires_at <= isoAt(now) ||
+    current.session_expires_at <= isoAt(now)
+  ) {
+    throw invalidRefreshToken()
+  }
+
+  const successor = newRefreshToken()
+  const successorExpiresAt = Math.min(
+    now + config.refreshTokenTtlSeconds * 1000,
+    Date.parse(current.session_expires_at),
+  )
+  const consumed =
+    current.rotated_at === null &&
+    (await db.transaction().execute(async (trx) => {
+      const successorId = randomUUID()
+      const swap = await trx
+        .updateTable('refresh_tokens')
+        .set({ rotated_at: isoAt(now), replaced_by: successorId })
+        .where('id', '=', current.id)
+        .where('rotated_at', 'is', null)
+        .executeTakeFirst()
+      if (swap.numUpdatedRows !== 1n) return false
+      await insertRefreshToken(trx, current.session_id, successor, now, successorExpiresAt, successorId)
+      await trx
+        .updateTable('sessions')
+        .set({ last_used_at: isoAt(now) })
+        .where('id', '=', current.session_id)
+        .execute()
+      return true
+    }))
+
+  if (!consumed) {
+    // Rotated by another request, before ours or just now while we raced it.
+    const rotatedAt = current.rotated_at === null ? now : Date.parse(current.rotated_at)
+    const withinGrace =
+      config.refreshReuseGraceSeconds > 0 && now - rotatedAt <= config.refreshReuseGraceSeconds * 1000
+    if (!withinGrace) {
+      await endSessions(
+        services,
+        current.user_id,
+        { only: [current.session_id] },
+        'refresh_token_reuse',
+        origin,
+      )
+      await recordAuditEvent(db, clock, {
+        type: 'refresh_reuse_detected',
+        userId: current.user_id,
+        origin,
+        data: { session_id: current.session_id },
+      })
+      throw invalidRefreshToken()
+    }
+    await insertRefreshToken(db, current.session_id, successor, now, successorExpiresAt)
+  }
+
+  return {
+    userId: current.user_id,
+    sessionId: current.session_id,
+    scope: current.scope,
+    refreshToken: successor,
+    refreshExpiresInSeconds: secondsUntil(successorExpiresAt, now),
+  }
+}
+
+/**
+ * The one way sessions end — logout, logout everywhere, a deleted session, refresh-token theft,
+ * and (later) password changes, resets, disabling and deleting users. The database records it,
+ * then every instance stops accepting the sessions' access tokens; refresh tokens die with their
+ * session. Returns the ids of the sessions that were still live.
+ */
+export async function endSessions(
+  services: SessionServices,
+  userId: string,
+  which: { only?: string[]; except?: string },
+  reason: EndReason,
+  origin: RequestOrigin,
+): Promise<string[]> {
+  const { db, clock } = services
+  if (which.only?.length === 0) return []
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: isoAt(clock.now()), revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+  if (which.only) query = query.where('id', 'in', which.only)
+  if (which.except !== undefined) query = query.where('id', '!=', which.except)
+  const ended = (await query.returning('id').execute()).map((row) => row.id)
+  if (ended.length === 0) return ended
+  await services.revocations.announce(ended)
+  await recordAuditEvent(db, clock, {
+    type: reason === 'logout' ? 'logout' : 'sessions_ended',
+    userId,
+    origin,
+    data: { reason, session_ids: ended },
+  })
+  return ended
+}
+
+export interface ActiveSession {
+  id: string
+  created_at: string
+  last_used_at: string
+  /** When the session ends unless it is refreshed before. */
+  expires_at: string
+  user_agent: string | null
+  ip: string | null
+}
+
+/** Sessions that can still be refreshed, most recently used first. */
+export async function listActiveSessions(
+  services: Pick<Services, 'db' | 'clock'>,
+  userId: string,
+): Promise<ActiveSession[]> {
+  const now = isoAt(services.clock.now())
+  return services.db
+    .selectFrom('sessions as s')
+    .innerJoin('refresh_tokens as t', 't.session_id', 's.id')
+    .select(['s.id', 's.created_at', 's.last_used_at', 's.user_agent', 's.ip'])
+    .select((eb) => eb.fn.max('t.expires_at').as('expires_at'))
+    .where('s.user_id', '=', userId)
+    .where('s.revoked_at', 'is', null)
+    .where('s.expires_at', '>', now)
+    .where('t.rotated_at', 'is', null)
+    .where('t.expires_at', '>', now)
+    .groupBy(['s.id', 's.created_at', 's.last_used_at', 's.user_agent', 's.ip'])
+    .orderBy('s.last_used_at', 'desc')
+    .orderBy('s.id')
+    .execute()
+}
+
+async function insertRefreshToken(
+  db: Db,
+  sessionId: string,
+  token: string,
+  now: number,
+  expiresAt: number,
+  id: string = randomUUID(),
+): Promise<void> {
+  await db
+    .insertInto('refresh_tokens')
+    .values({
+      id,
+      session_id: sessionId,
+      token_hash: hashRefreshToken(token),
+      created_at: isoAt(now),
+      expires_at: isoAt(expiresAt),
+      rotated_at: null,
+      replaced_by: null,
+    })
+    .execute()
+}
+
+function secondsUntil(at: number, now: number): number {
+  return Math.max(0, Math.floor((at - now) / 1000))
 }

@@ -32,6 +32,8 @@ export interface SessionsTable {
   revoked_reason: string | null
   user_agent: string | null
   ip: string | null
+  /** Space-separated scope granted at login. */
+  scope: string
 }
 
 export interface RefreshTokensTable {
@@ -56,8 +58,22 @@ export interface SigningKeysTable {
   retired_at: string | null
 }
 
+/** Append-only trail of security events. */
+export interface AuditEventsTable {
+  id: string
+  type: string
+  user_id: string | null
+  ip: string | null
+  user_agent: string | null
+  request_id: string | null
+  at: string
+  /** JSON object with event-specific fields (never secrets). */
+  data: string
+}
+
 export interface Database {
   users: UsersTable
+  audit_events: AuditEventsTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable

@@ -1,0 +1,22 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+export const REFRESH_COOKIE = 'gatehouse_refresh'
+
+/**
+ * The refresh token for browsers: HttpOnly (scripts cannot read it), Secure, SameSite=Strict and
+ * sent only to /auth. Browsers treat http://localhost as secure, so it works in development too.
+ */
+const COOKIE_OPTIONS = { httpOnly: true, secure: true, sameSite: 'strict', path: '/auth' } as const
+
+export function setRefreshCookie(reply: FastifyReply, token: string, maxAgeSeconds: number): void {
+  void reply.setCookie(REFRESH_COOKIE, token, { ...COOKIE_OPTIONS, maxAge: maxAgeSeconds })
+}
+
+export function clearRefreshCookie(reply: FastifyReply): void {
+  void reply.clearCookie(REFRESH_COOKIE, COOKIE_OPTIONS)
+}
+
+export function refreshCookieOf(request: FastifyRequest): string | undefined {
+  const value = request.cookies[REFRESH_COOKIE]
+  return value === undefined || value === '' ? undefined : value
+}

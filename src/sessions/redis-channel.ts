@@ -1,0 +1,99 @@
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { RevocationChannel } from './revocations.ts'
+
+const CHANNEL = 'gatehouse:revocations'
+
+/**
+ * Revocations over Redis pub/sub: one connection publishes, one subscribes. The subscriber is
+ * healthy only while it is connected and subscribed; a message published while it was away is
+ * lost, which is why `Revocations` re-reads the database on recovery.
+ */
+export class RedisRevocationChannel implements RevocationChannel {
+  private readonly publisher: Redis
+  private readonly subscriber: Redis
+  private subscribed = false
+  private everSubscribed = false
+
+  constructor(
+    url: string,
+    private readonly logger: Logger,
+  ) {
+    const options = {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      enableOfflineQueue: false,
+    }
+    this.publisher = new Redis(url, options)
+    // We subscribe ourselves on every (re)connect, so `healthy` turns true only once Redis confirms.
+    this.subscriber = new Redis(url, { ...options, autoResubscribe: false })
+    for (const [name, client] of [
+      ['publisher', this.publisher],
+      ['subscriber', this.subscriber],
+    ] as const) {
+      // Without a listener ioredis reports every failed reconnect as an unhandled error.
+      client.on('error', (error: Error) =>
+        logger.debug({ err: error, connection: name }, 'redis connection error'),
+      )
+    }
+  }
+
+  get healthy(): boolean {
+    return this.subscribed && this.subscriber.status === 'ready'
+  }
+
+  /** Redis answers a PING, for readiness checks. */
+  async ping(): Promise<void> {
+    await this.publisher.ping()
+  }
+
+  async publish(sessionIds: string[]): Promise<void> {
+    await this.publisher.publish(CHANNEL, JSON.stringify(sessionIds))
+  }
+
+  subscribe(handlers: { onMessage: (sessionIds: string[]) => void; onRecovered: () => void }): void {
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      const sessionIds = parseSessionIds(message)
+      if (sessionIds) handlers.onMessage(sessionIds)
+    })
+    this.subscriber.on('close', () => {
+      if (this.subscribed) this.logger.warn('revocation channel lost: checking revocations in the database')
+      this.subscribed = false
+    })
+    // After an outage the database is re-read only once the subscription is confirmed: from then
+    // on no revocation can fall between the two.
+    this.subscriber.on('ready', () => {
+      this.subscriber.subscribe(CHANNEL).then(
+        () => {
+          this.subscribed = true
+          if (this.everSubscribed) {
+            this.logger.info('revocation channel recovered')
+            handlers.onRecovered()
+          }
+          this.everSubscribed = true
+        },
+        (error: unknown) => this.logger.warn({ err: error }, 'could not subscribe to revocations'),
+      )
+    })
+    this.subscriber.connect().catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'redis not reachable yet: checking revocations in the database')
+    })
+    this.publisher.connect().catch(() => undefined)
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.disconnect()
+    this.publisher.disconnect()
+    return Promise.resolve()
+  }
+}
+
+function parseSessionIds(message: string): string[] | undefined {
+  try {
+    const value: unknown = JSON.parse(message)
+    return Array.isArray(value) && value.every((id) => typeof id === 'string') ? value : undefined
+  } catch {
+    return undefined
+  }
+}
