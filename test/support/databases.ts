@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect } from 'node:net'
 import pg from 'pg'
 
 /** Where the PostgreSQL suites create their throwaway databases. */
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test'
+/** The Redis the multi-instance suites share. */
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 /** CI sets this so that a missing service fails the run instead of skipping its suites. */
 export const REQUIRE_SERVICES = process.env.REQUIRE_SERVICES === '1'
 
@@ -77,4 +80,29 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
       }
     },
   }
+}
+
+async function redisReachable(): Promise<boolean> {
+  const { hostname, port } = new URL(REDIS_URL)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port || 6379), hostname)
+    socket.setTimeout(2000)
+    socket.once('connect', () => {
+      socket.end()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.once('timeout', () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+}
+
+/** False when PostgreSQL and Redis both answer (or must, under REQUIRE_SERVICES); else the reason to skip. */
+export async function sharedServicesSkip(): Promise<string | false> {
+  if (REQUIRE_SERVICES) return false
+  if (!(await postgresReachable())) return `PostgreSQL not reachable at ${POSTGRES_ADMIN_URL}`
+  if (!(await redisReachable())) return `Redis not reachable at ${REDIS_URL}`
+  return false
 }

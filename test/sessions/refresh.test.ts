@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { decodeJwt } from 'jose'
+import { hashRefreshToken } from '../../src/sessions/refresh-tokens.ts'
+import { describeOnDatabases, signupAndLogin, type TestApp } from '../support/harness.ts'
+
+interface Tokens {
+  access_token: string
+  refresh_token: string
+  refresh_expires_in: number
+  scope: string
+}
+
+const refresh = (t: TestApp, refreshToken: string) =>
+  t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
+const me = (t: TestApp, accessToken: string) =>
+  t.app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${accessToken}` } })
+
+async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
+  const rows = await t.services.db
+    .selectFrom('audit_events')
+    .select('type')
+    .where('user_id', '=', userId)
+    .orderBy('at')
+    .execute()
+  return rows.map((row) => row.type)
+}
+
+await describeOnDatabases('POST /auth/refresh', (ctx) => {
+  it('rotates: a new refresh token and access token for the same session, with no-store and the cookie', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    ctx().clock.advance(60)
+    const response = await refresh(ctx(), tokens.refresh_token)
+    assert.equal(response.statusCode, 200)
+    const next = response.json<Tokens>()
+    assert.notEqual(next.refresh_token, tokens.refresh_token)
+    assert.notEqual(next.access_token, tokens.access_token)
+    assert.equal(decodeJwt(next.access_token).sid, decodeJwt(tokens.access_token).sid)
+    assert.equal(response.headers['cache-control'], 'no-store')
+    const cookie = String(response.headers['set-cookie'])
+    assert.match(cookie, new RegExp(`^gatehouse_refresh=${next.refresh_token};`))
+    for (const flag of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/auth'])
+      assert.ok(cookie.includes(flag), flag)
+    assert.equal((await me(ctx(), next.access_token)).statusCode, 200)
+    assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 200)
+  })
+
+  it('takes the refresh token from the cookie when the JSON body has none', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const response = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      cookies: { gatehouse_refresh: tokens.refresh_token },
+      payload: {},
+    })
+    assert.equal(response.statusCode, 200)
+    assert.ok(response.json<Tokens>().access_token)
+  })
+
+  it('refuses a cookie-only refresh without a JSON body, which a cross-site form or simple request could send', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const noBody = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      cookies: { gatehouse_refresh: tokens.refresh_token },
+    })
+    assert.equal(noBody.statusCode, 422)
+    const form = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      cookies: { gatehouse_refresh: tokens.refresh_token },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'a=b',
+    })
+    assert.equal(form.statusCode, 415)
+    const plain = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/refresh',
+      cookies: { gatehouse_refresh: tokens.refresh_token },
+      headers: { 'content-type': 'text/plain' },
+      payload: '{}',
+    })
+    assert.equal(plain.statusCode, 415)
+    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 200, 'the token was not consumed')
+  })
+
+  it('answers an unknown, missing or malformed refresh token with 401 INVALID_REFRESH_TOKEN', async () => {
+    for (const payload of [{ refresh_token: 'not-a-token' }, {}]) {
+      const response = await ctx().app.inject({ method: 'POST', url: '/auth/refresh', payload })
+      assert.equal(response.statusCode, 401)
+      assert.equal(response.json().error.code, 'INVALID_REFRESH_TOKEN')
+      assert.equal(response.headers['www-authenticate'], 'Bearer')
+    }
+  })
+
+  it('keeps the scope granted at login, narrowed to the current roles', async () => {
+    const { email, password } = await signupAndLogin(ctx().app)
+    const login = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { username: email, password, scope: 'todos:read' },
+    })
+    const next = (await refresh(ctx(), login.json<Tokens>().refresh_token)).json<Tokens>()
+    assert.equal(next.scope, 'todos:read')
+    assert.equal(decodeJwt(next.access_token).scope, 'todos:read')
+  })
+
+  it('stores only the hash of the new refresh token, and retires the old one', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { db } = ctx().services
+    const rows = await db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', 'in', [
+        hashRefreshToken(tokens.refresh_token),
+        hashRefreshToken(next.refresh_token),
+      ])
+      .execute()
+    const old = rows.find((row) => row.token_hash === hashRefreshToken(tokens.refresh_token))
+    const successor = rows.find((row) => row.token_hash === hashRefreshToken(next.refresh_token))
+    assert.ok(old?.rotated_at && successor && successor.rotated_at === null)
+    assert.equal(old.replaced_by, successor.id)
+  })
+
+  it('answers a refresh token past REFRESH_TOKEN_TTL with 401', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    ctx().clock.advance(7 * 86400 + 1)
+    const response = await refresh(ctx(), tokens.refresh_token)
+    assert.equal(response.statusCode, 401)
+    assert.equal(response.json().error.code, 'INVALID_REFRESH_TOKEN')
+  })
+
+  it('ends a session at its absolute lifetime however often it is refreshed', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    let current = tokens.refresh_token
+    let lastExpiresIn = Infinity
+    for (let day = 6; day <= 30; day += 6) {
+      ctx().clock.advance(6 * 86400)
+      const response = await refresh(ctx(), current)
+      if (day < 30) {
+        assert.equal(response.statusCode, 200, `day ${day}`)
+        current = response.json<Tokens>().refresh_token
+        lastExpiresIn = response.json<Tokens>().refresh_expires_in
+      } else {
+        assert.equal(response.statusCode, 401, 'past 30 days')
+      }
+    }
+    assert.equal(lastExpiresIn, 6 * 86400, 'the last token was cut to the end of the session')
+  })
+
+  it('within the grace window, gives a concurrent presenter working tokens and keeps the session', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    ctx().clock.advance(5)
+    const again = await refresh(ctx(), tokens.refresh_token)
+    assert.equal(again.statusCode, 200)
+    const second = again.json<Tokens>()
+    assert.notEqual(second.refresh_token, first.refresh_token)
+    for (const next of [first, second]) {
+      assert.equal((await me(ctx(), next.access_token)).statusCode, 200)
+    }
+    assert.equal((await refresh(ctx(), first.refresh_token)).statusCode, 200)
+    assert.equal((await refresh(ctx(), second.refresh_token)).statusCode, 200)
+  })
+
+  it('after the grace window, treats reuse as theft: the whole session ends, access token included', async () => {
+    const { tokens, user } = await signupAndLogin(ctx().app)
+    const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    ctx().clock.advance(11)
+    const reuse = await refresh(ctx(), tokens.refresh_token)
+    assert.equal(reuse.statusCode, 401)
+    assert.equal(reuse.json().error.code, 'INVALID_REFRESH_TOKEN')
+    assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 401, 'the successor is dead too')
+    const access = await me(ctx(), next.access_token)
+    assert.equal(access.statusCode, 401)
+    assert.equal(access.json().error.code, 'INVALID_TOKEN')
+    assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401)
+    assert.ok((await auditTypes(ctx(), user.id)).includes('refresh_reuse_detected'))
+  })
+
+  it('leaves the user’s other sessions alone when one is revoked for reuse', async () => {
+    const first = await signupAndLogin(ctx().app)
+    const other = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { username: first.email, password: first.password },
+    })
+    await refresh(ctx(), first.tokens.refresh_token)
+    ctx().clock.advance(11)
+    await refresh(ctx(), first.tokens.refresh_token)
+    assert.equal((await me(ctx(), other.json<Tokens>().access_token)).statusCode, 200)
+    assert.equal((await refresh(ctx(), other.json<Tokens>().refresh_token)).statusCode, 200)
+  })
+
+  it('lets fifty parallel presenters of one token in, inside the grace window, with exactly one rotation', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
+    )
+    assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
+    const row = await ctx()
+      .services.db.selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
+      .executeTakeFirstOrThrow()
+    const successor = responses
+      .map((r) => r.json<Tokens>().refresh_token)
+      .filter((t) => hashRefreshToken(t) !== '')
+    assert.equal(new Set(successor).size, 50)
+    assert.ok(row.replaced_by !== null)
+  })
+})
+
+await describeOnDatabases(
+  'POST /auth/refresh with REFRESH_REUSE_GRACE=0',
+  (ctx) => {
+    it('treats any second presentation as theft', async () => {
+      const { tokens } = await signupAndLogin(ctx().app)
+      const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+      assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
+      assert.equal((await me(ctx(), next.access_token)).statusCode, 401)
+    })
+
+    it('never leaves two live successors after fifty parallel refreshes of one token', async () => {
+      const { tokens } = await signupAndLogin(ctx().app)
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
+      )
+      const granted = responses.filter((r) => r.statusCode === 200).map((r) => r.json<Tokens>())
+      assert.ok(granted.length <= 1, `${granted.length} presenters got tokens`)
+      const live = []
+      for (const next of granted) {
+        if ((await refresh(ctx(), next.refresh_token)).statusCode === 200) live.push(next)
+      }
+      assert.ok(live.length <= 1)
+      assert.ok(
+        responses.every((r) => r.statusCode === 200 || r.json().error.code === 'INVALID_REFRESH_TOKEN'),
+      )
+    })
+  },
+  { env: { REFRESH_REUSE_GRACE: '0' } },
+)
+
+await describeOnDatabases('POST /auth/token with grant_type=refresh_token', (ctx) => {
+  const grant = (refreshToken: string | undefined) =>
+    ctx().app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        grant_type: 'refresh_token',
+        ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      }).toString(),
+    })
+
+  it('rotates like /auth/refresh, without a cookie', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const response = await grant(tokens.refresh_token)
+    assert.equal(response.statusCode, 200)
+    assert.notEqual(response.json().refresh_token, tokens.refresh_token)
+    assert.equal(response.headers['set-cookie'], undefined)
+  })
+
+  it('answers a bad refresh token with 400 invalid_grant and a missing one with invalid_request', async () => {
+    const bad = await grant('nope')
+    assert.equal(bad.statusCode, 400)
+    assert.equal(bad.json().error, 'invalid_grant')
+    const missing = await grant(undefined)
+    assert.equal(missing.statusCode, 400)
+    assert.equal(missing.json().error, 'invalid_request')
+  })
+})
