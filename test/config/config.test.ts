@@ -34,6 +34,7 @@ describe('Configuration', () => {
     assert.equal(config.accessTokenTtlSeconds, 900)
     assert.equal(config.refreshTokenTtlSeconds, 7 * 86400)
     assert.equal(config.refreshReuseGraceSeconds, 10)
+    assert.equal(config.sessionLifetimeSeconds, 30 * 86400)
     assert.deepEqual(config.rateLimits, { loginPerMinute: 10, signupPerMinute: 20, mailPerMinute: 5 })
     assert.equal(config.admin, undefined)
     assert.equal(config.trustProxy, false)
@@ -63,6 +64,7 @@ describe('Configuration', () => {
       ACCESS_TOKEN_TTL: '5m',
       REFRESH_TOKEN_TTL: '30d',
       REFRESH_REUSE_GRACE: '0',
+      SESSION_LIFETIME: '90d',
       LOGIN_RATE_LIMIT: '3',
       SIGNUP_RATE_LIMIT: '4',
       MAIL_RATE_LIMIT: '2',
@@ -87,6 +89,7 @@ describe('Configuration', () => {
     assert.equal(config.accessTokenTtlSeconds, 300)
     assert.equal(config.refreshTokenTtlSeconds, 30 * 86400)
     assert.equal(config.refreshReuseGraceSeconds, 0)
+    assert.equal(config.sessionLifetimeSeconds, 90 * 86400)
     assert.deepEqual(config.rateLimits, { loginPerMinute: 3, signupPerMinute: 4, mailPerMinute: 2 })
     assert.deepEqual(config.admin, { email: 'root@example.com', password: 'an admin passphrase' })
     assert.deepEqual(config.mail, {
