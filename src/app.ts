@@ -17,6 +17,7 @@ import type { Services } from './services.ts'
 import { User } from './users/schemas.ts'
 import { userRoutes } from './users/routes.ts'
 import { sessionRoutes } from './sessions/routes.ts'
+import { todoRoutes } from './todos/routes.ts'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -53,14 +54,15 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
   })
-  await registerOpenApi(app)
+  await registerOpenApi(app, config.roleScopes)
 
-  const guards = createGuards(services.accessTokens)
+  const guards = createGuards(services.accessTokens, services.db)
   await app.register(operationsRoutes(services))
   await app.register(keyRoutes(services.keys))
   await app.register(authRoutes(services))
-  await app.register(sessionRoutes(services, guards.requireAuth))
-  await app.register(userRoutes(services, guards.requireAuth))
+  await app.register(sessionRoutes(services, guards))
+  await app.register(userRoutes(services, guards))
+  await app.register(todoRoutes(services, guards))
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }

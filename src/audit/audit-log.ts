@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { isoAt, type Clock } from '../clock.ts'
+import { decodeCursor, toPage } from '../http/pagination.ts'
 import type { Db } from '../storage/database.ts'
 
 export const AUDIT_EVENT_TYPES = [
@@ -9,6 +10,11 @@ export const AUDIT_EVENT_TYPES = [
   'refresh_reuse_detected',
   'logout',
   'sessions_ended',
+  'password_changed',
+  'role_changed',
+  'user_disabled',
+  'user_enabled',
+  'user_deleted',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 
@@ -42,4 +48,42 @@ export async function recordAuditEvent(db: Db, clock: Clock, event: AuditEvent):
       data: JSON.stringify(event.data ?? {}),
     })
     .execute()
+}
+
+export interface AuditEntry {
+  id: string
+  type: string
+  user_id: string | null
+  ip: string | null
+  request_id: string | null
+  at: string
+  data: Record<string, unknown>
+}
+
+/** Newest first, keyset-paginated on (at, id), optionally for one user and/or one type. */
+export async function listAuditEvents(
+  db: Db,
+  filter: { userId?: string | undefined; type?: string | undefined },
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
+  const after = decodeCursor(cursor)
+  let query = db.selectFrom('audit_events').select(['id', 'type', 'user_id', 'ip', 'request_id', 'at', 'data'])
+  if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId)
+  if (filter.type !== undefined) query = query.where('type', '=', filter.type)
+  if (after) {
+    query = query.where((eb) => eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '<', after.id)])]))
+  }
+  const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
+  const page = toPage(rows, limit, (row) => ({ at: row.at, id: row.id }))
+  return { items: page.items.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> })), next_cursor: page.next_cursor }
+}
+
+/** Deletes events older than the retention; returns how many. */
+export async function pruneAuditEvents(db: Db, clock: Clock, retentionSeconds: number): Promise<number> {
+  const result = await db
+    .deleteFrom('audit_events')
+    .where('at', '<', isoAt(clock.now() - retentionSeconds * 1000))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
 }

@@ -1,5 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { AuthenticationError } from '../http/errors.ts'
+import { AppError, AuthenticationError } from '../http/errors.ts'
+import type { Db } from '../storage/database.ts'
+import { findUserById } from '../users/repository.ts'
 import { bindToCurrentRequest } from '../http/request-context.ts'
 import type { AccessTokens } from './access-tokens.ts'
 
@@ -30,11 +32,27 @@ function bearerToken(request: FastifyRequest): string | undefined {
   return match[1]
 }
 
+export interface Guards {
+  /** A valid, unrevoked bearer access token; sets `request.principal`. */
+  requireAuth: onRequestAsyncHookHandler
+  /**
+   * `requireAuth`, and the role — on the token and, since roles can be taken away before a token
+   * expires, on the user's current record too (one lookup; admin routes are not the hot path).
+   */
+  requireRole(role: string): onRequestAsyncHookHandler[]
+  /** `requireAuth`, and the scope on the token (granted at login, narrowed to the roles). */
+  requireScope(scope: string): onRequestAsyncHookHandler[]
+}
+
 /**
- * The guard every protected route declares (`onRequest: guards.requireAuth`): verifies the bearer
- * token and sets `request.principal`. Handlers never read the header themselves.
+ * The guards protected routes declare (`onRequest: guards.requireScope('todos:read')`). Handlers
+ * never read the Authorization header or compare roles themselves.
+ *
+ * ```ts
+ * app.get('/admin/stats', { onRequest: guards.requireRole('admin') }, handler)
+ * ```
  */
-export function createGuards(accessTokens: AccessTokens): { requireAuth: onRequestAsyncHookHandler } {
+export function createGuards(accessTokens: AccessTokens, db: Db): Guards {
   const requireAuth: onRequestAsyncHookHandler = async (request) => {
     const token = bearerToken(request)
     if (token === undefined)
@@ -50,7 +68,28 @@ export function createGuards(accessTokens: AccessTokens): { requireAuth: onReque
     }
     bindToCurrentRequest(request, { user_id: claims.sub })
   }
-  return { requireAuth }
+
+  const requireRole = (role: string): onRequestAsyncHookHandler[] => [
+    requireAuth,
+    async (request) => {
+      const principal = principalOf(request)
+      const user = principal.roles.includes(role) ? await findUserById(db, principal.userId) : undefined
+      if (!user || user.disabled === 1 || !(JSON.parse(user.roles) as string[]).includes(role)) {
+        throw new AppError('FORBIDDEN', `This route needs the ${role} role.`)
+      }
+    },
+  ]
+
+  const requireScope = (scope: string): onRequestAsyncHookHandler[] => [
+    requireAuth,
+    async (request) => {
+      if (!principalOf(request).scopes.has(scope)) {
+        throw new AppError('FORBIDDEN', `This route needs the ${scope} scope.`)
+      }
+    },
+  ]
+
+  return { requireAuth, requireRole, requireScope }
 }
 
 /** The principal of a route that declared `requireAuth`; a programming error anywhere else. */

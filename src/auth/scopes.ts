@@ -1,14 +1,8 @@
-/**
- * What each role may ask for. A token carries the scopes requested at login narrowed to these,
- * or all of them when none were requested.
- */
-export const ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
-  user: ['profile', 'todos:read', 'todos:write'],
-  admin: ['profile', 'todos:read', 'todos:write', 'admin'],
-}
+/** What each role may be granted (`ROLE_SCOPES`). */
+export type RoleScopes = Readonly<Record<string, readonly string[]>>
 
-export function allowedScopes(roles: readonly string[]): string[] {
-  return [...new Set(roles.flatMap((role) => ROLE_SCOPES[role] ?? []))]
+export function allowedScopes(roleScopes: RoleScopes, roles: readonly string[]): string[] {
+  return [...new Set(roles.flatMap((role) => roleScopes[role] ?? []))]
 }
 
 function splitScopes(scope: string | undefined): string[] {
@@ -19,16 +13,20 @@ function splitScopes(scope: string | undefined): string[] {
  * RFC 6749 §3.3: the granted scope may be narrower than the requested one; unknown ones are
  * dropped. Asking for nothing (or an empty scope) grants everything the roles allow.
  */
-export function grantScopes(roles: readonly string[], requested: string | undefined): string {
+export function grantScopes(
+  roleScopes: RoleScopes,
+  roles: readonly string[],
+  requested: string | undefined,
+): string {
   const wanted = splitScopes(requested)
-  const allowed = allowedScopes(roles)
+  const allowed = allowedScopes(roleScopes, roles)
   return (wanted.length === 0 ? allowed : allowed.filter((scope) => wanted.includes(scope))).join(' ')
 }
 
 /** A session's granted scope, narrowed to what the user's current roles allow; never widened. */
-export function narrowScopes(roles: readonly string[], granted: string): string {
+export function narrowScopes(roleScopes: RoleScopes, roles: readonly string[], granted: string): string {
   const kept = splitScopes(granted)
-  return allowedScopes(roles)
+  return allowedScopes(roleScopes, roles)
     .filter((scope) => kept.includes(scope))
     .join(' ')
 }

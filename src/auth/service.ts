@@ -69,7 +69,12 @@ export async function loginWithPassword(
     currentLog(services.logger).info({ user_id: user.id }, 'password hash upgraded to argon2id')
   }
   const roles = JSON.parse(user.roles) as string[]
-  const session = await startSession(services, user.id, grantScopes(roles, credentials.scope), origin)
+  const session = await startSession(
+    services,
+    user.id,
+    grantScopes(services.config.roleScopes, roles, credentials.scope),
+    origin,
+  )
   metrics.loginSucceeded()
   await recordAuditEvent(db, clock, {
     type: 'login_succeeded',
@@ -101,7 +106,7 @@ async function tokenResponse(
   roles: string[],
   session: IssuedRefreshToken,
 ): Promise<TokenResponse> {
-  const scope = narrowScopes(roles, session.scope)
+  const scope = narrowScopes(services.config.roleScopes, roles, session.scope)
   const accessToken = await services.accessTokens.issue({
     userId: session.userId,
     sessionId: session.sessionId,

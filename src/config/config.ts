@@ -39,6 +39,10 @@ export interface Config {
     readonly publicUrl: string | undefined
   }
   readonly trustProxy: boolean | number | string[]
+  /** Each role and the scopes it may be granted. Its keys are the roles that exist. */
+  readonly roleScopes: Readonly<Record<string, readonly string[]>>
+  /** Audit events older than this are deleted. */
+  readonly auditRetentionSeconds: number
   readonly logLevel: LogLevel
   readonly production: boolean
 }
@@ -161,6 +165,8 @@ export function loadConfig(env: Env): Config {
       publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
     },
     trustProxy: parseTrustProxy(value('TRUST_PROXY'), problems),
+    roleScopes: parseRoleScopes(value('ROLE_SCOPES'), problems),
+    auditRetentionSeconds: duration('AUDIT_RETENTION', '90d', false),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     production,
   }
@@ -195,6 +201,43 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
     return false
   }
   return entries
+}
+
+export const DEFAULT_ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {
+  user: ['profile', 'todos:read', 'todos:write'],
+  admin: ['profile', 'todos:read', 'todos:write', 'admin'],
+}
+
+const NAME = /^[A-Za-z0-9_.:-]{1,64}$/
+
+/** `ROLE_SCOPES`: a JSON object of role → scope list, e.g. {"user": ["profile"], "admin": ["profile", "admin"]}. */
+function parseRoleScopes(raw: string | undefined, problems: string[]): Record<string, readonly string[]> {
+  if (raw === undefined) return { ...DEFAULT_ROLE_SCOPES }
+  const expected = 'expected a JSON object of role → list of scopes, with at least "user" and "admin"'
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    problems.push(`ROLE_SCOPES: ${expected}; it is not valid JSON`)
+    return { ...DEFAULT_ROLE_SCOPES }
+  }
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    'user' in parsed &&
+    'admin' in parsed &&
+    Object.entries(parsed).every(
+      ([role, scopes]) =>
+        NAME.test(role) &&
+        Array.isArray(scopes) &&
+        scopes.every((scope) => typeof scope === 'string' && NAME.test(scope)),
+    )
+  if (!valid) {
+    problems.push(`ROLE_SCOPES: ${expected}; names are 1 to 64 letters, digits or . _ : -`)
+    return { ...DEFAULT_ROLE_SCOPES }
+  }
+  return parsed as Record<string, string[]>
 }
 
 /** NODE_ENV=production refuses settings that are only acceptable on a developer's machine. */

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import { ROLE_SCOPES } from '../auth/scopes.ts'
+import type { RoleScopes } from '../auth/scopes.ts'
 import { MEDIA_TYPES } from './validation.ts'
 
 const SCOPE_DESCRIPTIONS: Record<string, string> = {
@@ -15,9 +15,9 @@ const SCOPE_DESCRIPTIONS: Record<string, string> = {
  * OpenAPI 3.1 generated from the route schemas, and Swagger UI at /docs whose Authorize button
  * runs the OAuth2 password flow against /auth/token.
  */
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScopes): Promise<void> {
   const scopes = Object.fromEntries(
-    [...new Set(Object.values(ROLE_SCOPES).flat())].map((scope) => [
+    [...new Set(Object.values(roleScopes).flat())].map((scope) => [
       scope,
       SCOPE_DESCRIPTIONS[scope] ?? scope,
     ]),

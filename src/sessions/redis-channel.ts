@@ -61,17 +61,18 @@ export class RedisRevocationChannel implements RevocationChannel {
       if (this.subscribed) this.logger.warn('revocation channel lost: checking revocations in the database')
       this.subscribed = false
     })
-    // After an outage the database is re-read only once the subscription is confirmed: from then
-    // on no revocation can fall between the two.
+    // The database is re-read once the subscription is confirmed: from then on no revocation can
+    // fall between the two. The first subscription too: whatever was revoked between the read at
+    // start and now — for as long as Redis was unreachable, when it was down at start — was missed.
     this.subscriber.on('ready', () => {
       this.subscriber.subscribe(CHANNEL).then(
         () => {
           this.subscribed = true
-          if (this.everSubscribed) {
-            this.logger.info('revocation channel recovered')
-            handlers.onRecovered()
-          }
+          this.logger.info(
+            this.everSubscribed ? 'revocation channel recovered' : 'revocation channel subscribed',
+          )
           this.everSubscribed = true
+          handlers.onRecovered()
         },
         (error: unknown) => this.logger.warn({ err: error }, 'could not subscribe to revocations'),
       )

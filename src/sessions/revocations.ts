@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { isoAt, type Clock } from '../clock.ts'
 import type { Db } from '../storage/database.ts'
 
-/** Slack beyond an access token's lifetime, matching the verifier's clock tolerance. */
+/** Slack beyond an access token's lifetime, covering the verifier's clock tolerance. */
 const TOLERANCE_MS = 60_000
 
 /** Carries revocations between instances. `healthy` is false while messages may be missed. */
@@ -19,9 +19,9 @@ export interface RevocationChannel {
  * until every access token that can carry it has expired (one access-token lifetime after the
  * revocation), so memory stays bounded by the revocation rate, not by the number of sessions.
  *
- * The database is the record: revocations survive restarts and are re-read at start and after a
- * channel outage. While the channel is unhealthy a message may have been missed, so the answer
- * comes from the database instead — slower, never wrong.
+ * The `revoked_sessions` table is the record: revocations survive restarts and are re-read at start
+ * and after a channel outage. While the channel is unhealthy a message may have been missed, so
+ * the answer comes from the database instead — slower, never wrong.
  */
 export class Revocations {
   private readonly revoked = new Map<string, number>()
@@ -39,7 +39,7 @@ export class Revocations {
     await this.reload()
     this.channel?.subscribe({
       onMessage: (sessionIds) => {
-        this.remember(sessionIds)
+        this.remember(sessionIds, this.keepUntil())
       },
       onRecovered: () => {
         this.reload().catch((error: unknown) => {
@@ -53,17 +53,29 @@ export class Revocations {
     if (this.revoked.has(sessionId)) return true
     if (this.channel === undefined || this.channel.healthy) return false
     const row = await this.db
-      .selectFrom('sessions')
-      .select('revoked_at')
-      .where('id', '=', sessionId)
+      .selectFrom('revoked_sessions')
+      .select('session_id')
+      .where('session_id', '=', sessionId)
       .executeTakeFirst()
-    return row?.revoked_at != null
+    return row !== undefined
   }
 
-  /** Makes revocations the database has just recorded effective here and on every other instance. */
+  /** Records revocations, in the caller's transaction. Call `announce` once it has committed. */
+  async persist(db: Db, sessionIds: string[]): Promise<void> {
+    if (sessionIds.length === 0) return
+    const revokedAt = isoAt(this.clock.now())
+    const keepUntil = isoAt(this.keepUntil())
+    await db
+      .insertInto('revoked_sessions')
+      .values(sessionIds.map((id) => ({ session_id: id, revoked_at: revokedAt, keep_until: keepUntil })))
+      .onConflict((oc) => oc.column('session_id').doNothing())
+      .execute()
+  }
+
+  /** Makes persisted revocations effective here at once, and on every other instance. */
   async announce(sessionIds: string[]): Promise<void> {
     if (sessionIds.length === 0) return
-    this.remember(sessionIds)
+    this.remember(sessionIds, this.keepUntil())
     if (!this.channel) return
     try {
       await this.channel.publish(sessionIds)
@@ -73,25 +85,33 @@ export class Revocations {
     }
   }
 
+  /** Deletes records no token can need any more; returns how many. */
+  async pruneRecords(): Promise<number> {
+    const result = await this.db
+      .deleteFrom('revoked_sessions')
+      .where('keep_until', '<', isoAt(this.clock.now()))
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
+
   async close(): Promise<void> {
     await this.channel?.close()
   }
 
-  private forgetAt(): number {
+  private keepUntil(): number {
     return this.clock.now() + this.accessTokenTtlSeconds * 1000 + TOLERANCE_MS
   }
 
-  private remember(sessionIds: string[]): void {
+  private remember(sessionIds: string[], until: number): void {
     this.prune()
-    const until = this.forgetAt()
     for (const id of sessionIds) {
       // Re-inserted at the end, so the map stays ordered by expiry for prune().
       this.revoked.delete(id)
-      this.revoked.set(id, until)
+      this.revoked.set(id, Math.max(until, this.revoked.get(id) ?? 0))
     }
   }
 
-  /** Drops ids whose tokens have all expired. Entries are in insertion order, so oldest first. */
+  /** Drops ids whose tokens have all expired. Entries are in expiry order, oldest first. */
   private prune(): void {
     const now = this.clock.now()
     for (const [id, until] of this.revoked) {
@@ -101,12 +121,12 @@ export class Revocations {
   }
 
   private async reload(): Promise<void> {
-    const since = isoAt(this.clock.now() - this.accessTokenTtlSeconds * 1000 - TOLERANCE_MS)
     const rows = await this.db
-      .selectFrom('sessions')
-      .select(['id', 'revoked_at'])
-      .where('revoked_at', '>', since)
+      .selectFrom('revoked_sessions')
+      .select(['session_id', 'keep_until'])
+      .where('keep_until', '>', isoAt(this.clock.now()))
+      .orderBy('keep_until')
       .execute()
-    this.remember(rows.map((row) => row.id))
+    for (const row of rows) this.remember([row.session_id], Date.parse(row.keep_until))
   }
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { onRequestAsyncHookHandler } from 'fastify'
 import { Type } from 'typebox'
-import { principalOf } from '../auth/guard.ts'
+import { principalOf, type Guards } from '../auth/guard.ts'
 import { notFound } from '../http/errors.ts'
 import { originOf } from '../http/request-context.ts'
 import { BEARER_ERRORS, BEARER_SECURITY, errorResponses } from '../http/schemas.ts'
@@ -12,15 +11,12 @@ import { endSessions, listActiveSessions } from './service.ts'
 
 const NO_CONTENT = { 204: Type.Null({ description: 'Done.' }) }
 
-export function sessionRoutes(
-  services: Services,
-  requireAuth: onRequestAsyncHookHandler,
-): FastifyPluginAsyncTypebox {
+export function sessionRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/auth/logout',
       {
-        onRequest: requireAuth,
+        onRequest: guards.requireAuth,
         schema: {
           tags: ['sessions'],
           summary: 'End this session',
@@ -41,7 +37,7 @@ export function sessionRoutes(
     app.post(
       '/auth/logout-all',
       {
-        onRequest: requireAuth,
+        onRequest: guards.requireAuth,
         schema: {
           tags: ['sessions'],
           summary: 'End every session of this user',
@@ -59,7 +55,7 @@ export function sessionRoutes(
     app.get(
       '/auth/sessions',
       {
-        onRequest: requireAuth,
+        onRequest: guards.requireAuth,
         schema: {
           tags: ['sessions'],
           summary: 'Sessions of this user that can still be refreshed',
@@ -77,7 +73,7 @@ export function sessionRoutes(
     app.delete(
       '/auth/sessions/:id',
       {
-        onRequest: requireAuth,
+        onRequest: guards.requireAuth,
         schema: {
           tags: ['sessions'],
           summary: 'End one of your sessions',

@@ -177,18 +177,22 @@ export async function endSessions(
   reason: EndReason,
   origin: RequestOrigin,
 ): Promise<string[]> {
-  const { db, clock } = services
+  const { db, clock, revocations } = services
   if (which.only?.length === 0) return []
-  let query = db
-    .updateTable('sessions')
-    .set({ revoked_at: isoAt(clock.now()), revoked_reason: reason })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-  if (which.only) query = query.where('id', 'in', which.only)
-  if (which.except !== undefined) query = query.where('id', '!=', which.except)
-  const ended = (await query.returning('id').execute()).map((row) => row.id)
+  const ended = await db.transaction().execute(async (trx) => {
+    let query = trx
+      .updateTable('sessions')
+      .set({ revoked_at: isoAt(clock.now()), revoked_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+    if (which.only) query = query.where('id', 'in', which.only)
+    if (which.except !== undefined) query = query.where('id', '!=', which.except)
+    const ids = (await query.returning('id').execute()).map((row) => row.id)
+    await revocations.persist(trx, ids)
+    return ids
+  })
   if (ended.length === 0) return ended
-  await services.revocations.announce(ended)
+  await revocations.announce(ended)
   await recordAuditEvent(db, clock, {
     type: reason === 'logout' ? 'logout' : 'sessions_ended',
     userId,

@@ -71,8 +71,26 @@ export interface AuditEventsTable {
   data: string
 }
 
+export interface TodosTable {
+  id: string
+  user_id: string
+  title: string
+  done: number
+  created_at: string
+  updated_at: string
+}
+
+export interface RevokedSessionsTable {
+  session_id: string
+  revoked_at: string
+  /** When every access token of the session has expired; the row may go then. */
+  keep_until: string
+}
+
 export interface Database {
   users: UsersTable
+  revoked_sessions: RevokedSessionsTable
+  todos: TodosTable
   audit_events: AuditEventsTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable

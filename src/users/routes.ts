@@ -1,20 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../auth/guard.ts'
-import type { onRequestAsyncHookHandler } from 'fastify'
+import { principalOf, type Guards } from '../auth/guard.ts'
 import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
 import type { Services } from '../services.ts'
 import { UpdateMeBody, UserRef } from './schemas.ts'
 import { getUser, updateProfile } from './service.ts'
 
-export function userRoutes(
-  services: Services,
-  requireAuth: onRequestAsyncHookHandler,
-): FastifyPluginAsyncTypebox {
+export function userRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/me',
       {
-        onRequest: requireAuth,
+        onRequest: guards.requireAuth,
         schema: {
           tags: ['users'],
           summary: 'The authenticated user',
@@ -28,7 +24,7 @@ export function userRoutes(
     app.patch(
       '/me',
       {
-        onRequest: requireAuth,
+        onRequest: guards.requireAuth,
         schema: {
           tags: ['users'],
           summary: 'Change your name or username',
