@@ -18,6 +18,7 @@ import { User } from './users/schemas.ts'
 import { userRoutes } from './users/routes.ts'
 import { sessionRoutes } from './sessions/routes.ts'
 import { todoRoutes } from './todos/routes.ts'
+import { adminRoutes } from './admin/routes.ts'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -63,6 +64,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(sessionRoutes(services, guards))
   await app.register(userRoutes(services, guards))
   await app.register(todoRoutes(services, guards))
+  await app.register(adminRoutes(services, guards))
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }

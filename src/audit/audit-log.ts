@@ -68,15 +68,26 @@ export async function listAuditEvents(
   cursor: string | undefined,
 ): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
   const after = decodeCursor(cursor)
-  let query = db.selectFrom('audit_events').select(['id', 'type', 'user_id', 'ip', 'request_id', 'at', 'data'])
+  let query = db
+    .selectFrom('audit_events')
+    .select(['id', 'type', 'user_id', 'ip', 'request_id', 'at', 'data'])
   if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId)
   if (filter.type !== undefined) query = query.where('type', '=', filter.type)
   if (after) {
-    query = query.where((eb) => eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '<', after.id)])]))
+    query = query.where((eb) =>
+      eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '<', after.id)])]),
+    )
   }
-  const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
+  const rows = await query
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute()
   const page = toPage(rows, limit, (row) => ({ at: row.at, id: row.id }))
-  return { items: page.items.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> })), next_cursor: page.next_cursor }
+  return {
+    items: page.items.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> })),
+    next_cursor: page.next_cursor,
+  }
 }
 
 /** Deletes events older than the retention; returns how many. */

@@ -28,6 +28,10 @@ export const todosAndRevocations: Migration = {
       .addColumn('revoked_at', 'varchar(24)', (c) => c.notNull())
       .addColumn('keep_until', 'varchar(24)', (c) => c.notNull())
       .execute()
-    await db.schema.createIndex('revoked_sessions_keep_until').on('revoked_sessions').column('keep_until').execute()
+    await db.schema
+      .createIndex('revoked_sessions_keep_until')
+      .on('revoked_sessions')
+      .column('keep_until')
+      .execute()
   },
 }
