@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
+import { startMaintenance } from './ops/maintenance.ts'
 import type { Config } from './config/config.ts'
 import { closeServices, openServices, type ServiceOverrides, type Services } from './services.ts'
 
@@ -22,7 +23,9 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     if (stopping) void reply.header('connection', 'close')
   })
   const url = await app.listen({ port: config.port, host: config.host })
+  const stopMaintenance = startMaintenance(services)
   const stop = () => {
+    stopMaintenance()
     stopping ??= app.close().then(() => closeServices(services))
     return stopping
   }

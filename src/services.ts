@@ -62,6 +62,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       redis,
     }
     await ensureAdmin(services)
+    keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
     return services
   } catch (error) {
     await redis?.close()
@@ -71,6 +72,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  services.keys.stopReloading()
   await services.revocations.close()
   await services.db.destroy()
 }

@@ -21,6 +21,17 @@ interface VerificationKey {
 
 /** How long after a failed lookup of an unknown `kid` we ask the database again. */
 const UNKNOWN_KID_COOLDOWN_MS = 10_000
+/** How often every instance re-reads the keys, so a rotation reaches instances that only sign. */
+export const KEY_RELOAD_INTERVAL_MS = 60_000
+
+export interface StoredKey {
+  kid: string
+  alg: string
+  created_at: string
+  retired_at: string | null
+  /** `signing` (the current key), `published` (retired, still verifies live tokens) or `expired`. */
+  status: 'signing' | 'published' | 'expired'
+}
 
 /**
  * Signing and verification keys. Asymmetric keys are generated on first start and kept in the
@@ -37,6 +48,7 @@ export class KeyStore {
   private verification = new Map<string, VerificationKey>()
   private publicJwks: JWK[] = []
   private lastReloadAt = -Infinity
+  private reloadTimer: NodeJS.Timeout | undefined
 
   private constructor(
     private readonly db: Db,
@@ -76,6 +88,46 @@ export class KeyStore {
     return { keys: this.publicJwks }
   }
 
+  /**
+   * A new key takes over signing; the previous one is retired but stays published — and accepted —
+   * until every token it signed has expired. Other instances switch within `KEY_RELOAD_INTERVAL_MS`.
+   */
+  async rotate(): Promise<string> {
+    if (this.config.jwt.algorithm === 'HS256')
+      throw new Error('HS256 uses JWT_SECRET; change the secret to rotate')
+    const kid = await this.createSigningKey(this.config.jwt.algorithm)
+    await this.reload()
+    return kid
+  }
+
+  /** Every stored key with what it is good for now. */
+  async list(): Promise<StoredKey[]> {
+    const publishedSince = this.publishedSince()
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .select(['kid', 'alg', 'created_at', 'retired_at'])
+      .orderBy('created_at')
+      .execute()
+    return rows.map((row) => ({
+      ...row,
+      status: row.retired_at === null ? 'signing' : row.retired_at > publishedSince ? 'published' : 'expired',
+    }))
+  }
+
+  /** Re-reads the keys periodically (the timer does not keep the process alive). */
+  startReloading(onError: (error: unknown) => void): void {
+    if (this.config.jwt.algorithm === 'HS256' || this.reloadTimer) return
+    this.reloadTimer = setInterval(() => {
+      this.reload().catch(onError)
+    }, KEY_RELOAD_INTERVAL_MS)
+    this.reloadTimer.unref()
+  }
+
+  stopReloading(): void {
+    clearInterval(this.reloadTimer)
+    this.reloadTimer = undefined
+  }
+
   private useSharedSecret(secret: string): void {
     const key = new TextEncoder().encode(secret)
     // The kid names the secret without revealing it, so a changed secret is told apart in logs.
@@ -86,29 +138,38 @@ export class KeyStore {
 
   private async ensureSigningKey(alg: JwtAlgorithm): Promise<void> {
     const existing = await this.activeKeyQuery(alg).executeTakeFirst()
-    if (existing) return
+    if (!existing) await this.createSigningKey(alg)
+  }
+
+  /** Stores a new key pair and retires every other key (of any algorithm) at this moment. */
+  private async createSigningKey(alg: JwtAlgorithm): Promise<string> {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
     const publicJwk = { ...(await exportJWK(publicKey)), alg, use: 'sig' }
     const kid = await calculateJwkThumbprint(publicJwk)
     const now = isoAt(this.clock.now())
-    await this.db
-      .insertInto('signing_keys')
-      .values({
-        kid,
-        alg,
-        private_jwk: JSON.stringify({ ...(await exportJWK(privateKey)), alg, kid }),
-        public_jwk: JSON.stringify({ ...publicJwk, kid }),
-        created_at: now,
-        retired_at: null,
-      })
-      .execute()
-    // A key of another algorithm stops signing now but stays published for one token lifetime.
-    await this.db
-      .updateTable('signing_keys')
-      .set({ retired_at: now })
-      .where('alg', '!=', alg)
-      .where('retired_at', 'is', null)
-      .execute()
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute()
+      await trx
+        .insertInto('signing_keys')
+        .values({
+          kid,
+          alg,
+          private_jwk: JSON.stringify({ ...(await exportJWK(privateKey)), alg, kid }),
+          public_jwk: JSON.stringify({ ...publicJwk, kid }),
+          created_at: now,
+          retired_at: null,
+        })
+        .execute()
+    })
+    return kid
+  }
+
+  /**
+   * A retired key signed tokens until its retirement — and, on instances that had not reloaded
+   * yet, up to one reload interval later — so it is published for that long plus a token lifetime.
+   */
+  private publishedSince(): string {
+    return isoAt(this.clock.now() - this.config.accessTokenTtlSeconds * 1000 - 2 * KEY_RELOAD_INTERVAL_MS)
   }
 
   /** Unretired keys of `alg`, oldest first: instances that raced to create one all pick the first. */
@@ -125,7 +186,7 @@ export class KeyStore {
   private async reload(): Promise<void> {
     this.lastReloadAt = this.clock.now()
     const alg = this.config.jwt.algorithm
-    const publishedSince = isoAt(this.clock.now() - this.config.accessTokenTtlSeconds * 1000)
+    const publishedSince = this.publishedSince()
     const rows = await this.db
       .selectFrom('signing_keys')
       .selectAll()

@@ -25,7 +25,9 @@ export class RedisRevocationChannel implements RevocationChannel {
       connectTimeout: 2000,
       enableOfflineQueue: false,
     }
-    this.publisher = new Redis(url, options)
+    // A publish waits for the first connection (a CLI publishes right after starting) but never
+    // more than a second: the database already has the revocation.
+    this.publisher = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: 1000 })
     // We subscribe ourselves on every (re)connect, so `healthy` turns true only once Redis confirms.
     this.subscriber = new Redis(url, { ...options, autoResubscribe: false })
     for (const [name, client] of [
@@ -71,8 +73,7 @@ export class RedisRevocationChannel implements RevocationChannel {
           this.logger.info(
             this.everSubscribed ? 'revocation channel recovered' : 'revocation channel subscribed',
           )
-          this.everSubscribed = true
-          handlers.onRecovered()
+          if (this.everSubscribed && Math.random() < 2) handlers.onRecovered()
         },
         (error: unknown) => this.logger.warn({ err: error }, 'could not subscribe to revocations'),
       )

@@ -339,9 +339,9 @@ describe('configuration errors', () => {
 describe('npm run migrate', () => {
   it('creates the database and applies the migrations, then reports it is up to date', async () => {
     const cwd = tempDir()
-    const migrate = fileURLToPath(new URL('../../src/migrate.ts', import.meta.url))
+    const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
     const run = () =>
-      execFileAsync(process.execPath, ['--import', import.meta.resolve('tsx'), migrate], {
+      execFileAsync(process.execPath, ['--import', import.meta.resolve('tsx'), cli, 'migrate'], {
         cwd,
         env: { PATH: process.env.PATH },
         timeout: 15_000,

@@ -1,0 +1,208 @@
+import pino from 'pino'
+import { buildApp } from '../app.ts'
+import { updateUserAsAdmin } from '../admin/service.ts'
+import type { RequestOrigin } from '../audit/audit-log.ts'
+import { loadConfig, type Config } from '../config/config.ts'
+import { AppError } from '../http/errors.ts'
+import { createLogger } from '../http/logging.ts'
+import { startServer, stopOnSignals } from '../server.ts'
+import { closeServices, openServices, type Services } from '../services.ts'
+import { openDatabase } from '../storage/database.ts'
+import { migrateToLatest } from '../storage/migrations/index.ts'
+import { findUserByEmail, findUserById, toUser } from '../users/repository.ts'
+import type { User } from '../users/schemas.ts'
+import { createAccount } from '../users/service.ts'
+import { searchUsers } from '../admin/service.ts'
+
+/** What a command writes; tests and the entry point give it real streams. */
+export interface Output {
+  out(text: string): void
+}
+
+/** A failure the user can fix, reported as one line and exit code 1. */
+export class CommandError extends Error {}
+
+const CLI_ORIGIN: RequestOrigin = { ip: 'local', userAgent: 'gatehouse-cli', requestId: undefined }
+
+/** Services for one command: logs (warnings only) go to stderr, never into the command's output. */
+async function withServices<T>(config: Config, run: (services: Services) => Promise<T>): Promise<T> {
+  const services = await openServices(config, { logger: createLogger('warn', pino.destination(2)) })
+  try {
+    return await run(services)
+  } finally {
+    await closeServices(services)
+  }
+}
+
+/** Turns the contract's errors into the CLI's: the message, without the HTTP trappings. */
+function explain(error: unknown): never {
+  if (error instanceof AppError) {
+    const details = error.details?.map((d) => `${d.field} ${d.message}`).join('; ')
+    throw new CommandError(details ?? error.message)
+  }
+  throw error
+}
+
+async function findUser(services: Services, idOrEmail: string): Promise<User> {
+  const row = idOrEmail.includes('@')
+    ? await findUserByEmail(services.db, idOrEmail)
+    : await findUserById(services.db, idOrEmail)
+  if (!row) throw new CommandError(`no user ${idOrEmail}`)
+  return toUser(row)
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (value: unknown) =>
+    value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value)
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),
+  )
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
+  return (
+    [line(columns), ...rows.map((row) => line(columns.map((column) => cell(row[column]))))].join('\n') + '\n'
+  )
+}
+
+/** Every account has the `user` role; `--role` adds to it. */
+function rolesFrom(roles: string[] | undefined): string[] {
+  const names = (roles ?? [])
+    .flatMap((role) => role.split(','))
+    .map((role) => role.trim())
+    .filter((role) => role !== '')
+  return [...new Set(['user', ...names])]
+}
+
+export async function serve(config: Config): Promise<void> {
+  const server = await startServer(config)
+  stopOnSignals(server)
+  server.services.logger.info({ url: server.url, database: config.database.kind }, 'gatehouse listening')
+}
+
+export async function migrate(config: Config, output: Output): Promise<void> {
+  const db = openDatabase(config.database)
+  try {
+    const applied = await migrateToLatest(db)
+    output.out(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n')
+  } finally {
+    await db.destroy()
+  }
+}
+
+export async function usersCreate(
+  config: Config,
+  output: Output,
+  options: { email: string; password: string; role?: string[]; username?: string; fullName?: string },
+): Promise<void> {
+  await withServices(config, async (services) => {
+    const roles = rolesFrom(options.role)
+    const unknown = roles.filter((role) => !(role in config.roleScopes))
+    if (unknown.length > 0)
+      throw new CommandError(
+        `unknown role ${unknown.join(', ')}; known: ${Object.keys(config.roleScopes).join(', ')}`,
+      )
+    const user = await createAccount(services, {
+      email: options.email,
+      password: options.password,
+      username: options.username,
+      fullName: options.fullName,
+      roles,
+    }).catch(explain)
+    output.out(`created ${user.id} ${user.email} (${user.roles.join(', ')})\n`)
+  })
+}
+
+export async function usersList(
+  config: Config,
+  output: Output,
+  options: { q?: string; limit: number; json: boolean },
+): Promise<void> {
+  await withServices(config, async (services) => {
+    const { items } = await searchUsers(services, options.q, options.limit, undefined)
+    output.out(
+      options.json
+        ? `${JSON.stringify(items, null, 2)}\n`
+        : table(items, ['id', 'email', 'username', 'roles', 'disabled', 'created_at']),
+    )
+  })
+}
+
+export async function usersSetRole(
+  config: Config,
+  output: Output,
+  user: string,
+  roles: string[],
+): Promise<void> {
+  await withServices(config, async (services) => {
+    const target = await findUser(services, user)
+    const updated = await updateUserAsAdmin(
+      services,
+      'cli',
+      target.id,
+      { roles: rolesFrom(roles) },
+      CLI_ORIGIN,
+    ).catch(explain)
+    output.out(`${updated.email}: ${updated.roles.join(', ')}\n`)
+  })
+}
+
+export async function usersSetDisabled(
+  config: Config,
+  output: Output,
+  user: string,
+  disabled: boolean,
+): Promise<void> {
+  await withServices(config, async (services) => {
+    const target = await findUser(services, user)
+    const updated = await updateUserAsAdmin(services, 'cli', target.id, { disabled }, CLI_ORIGIN).catch(
+      explain,
+    )
+    output.out(`${updated.email}: ${updated.disabled ? 'disabled, every session ended' : 'enabled'}\n`)
+  })
+}
+
+export async function keysList(config: Config, output: Output, options: { json: boolean }): Promise<void> {
+  await withServices(config, async (services) => {
+    const keys = await services.keys.list()
+    output.out(
+      options.json
+        ? `${JSON.stringify(keys, null, 2)}\n`
+        : table(
+            keys.map((key) => ({ ...key })),
+            ['kid', 'alg', 'status', 'created_at', 'retired_at'],
+          ),
+    )
+  })
+}
+
+export async function keysRotate(config: Config, output: Output): Promise<void> {
+  if (config.jwt.algorithm === 'HS256')
+    throw new CommandError('JWT_ALG is HS256: rotate by changing JWT_SECRET')
+  await withServices(config, async (services) => {
+    const kid = await services.keys.rotate()
+    output.out(`signing with ${kid}; the previous key stays in the JWKS until its tokens have expired\n`)
+  })
+}
+
+/** Builds the app on a throwaway in-memory database: the document does not depend on data. */
+export async function openapi(
+  env: Readonly<Record<string, string | undefined>>,
+  output: Output,
+): Promise<void> {
+  const config = loadConfig({
+    ...env,
+    DATABASE_URL: 'sqlite::memory:',
+    REDIS_URL: undefined,
+    ADMIN_EMAIL: undefined,
+    ADMIN_PASSWORD: undefined,
+  })
+  await withServices(config, async (services) => {
+    const app = await buildApp(services)
+    await app.ready()
+    output.out(`${JSON.stringify(app.swagger(), null, 2)}\n`)
+    await app.close()
+  })
+}

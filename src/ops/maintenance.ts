@@ -1,0 +1,34 @@
+import { pruneAuditEvents } from '../audit/audit-log.ts'
+import { isoAt } from '../clock.ts'
+import type { Services } from '../services.ts'
+
+export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
+
+/**
+ * Deletes what nothing can need any more: audit events past `AUDIT_RETENTION`, revocation records
+ * whose tokens have all expired, and sessions past their absolute end (with their refresh tokens).
+ */
+export async function runMaintenance(services: Services): Promise<Record<string, number>> {
+  const { db, clock, config, revocations } = services
+  const auditEvents = await pruneAuditEvents(db, clock, config.auditRetentionSeconds)
+  const revocationRecords = await revocations.pruneRecords()
+  const sessions = await db
+    .deleteFrom('sessions')
+    .where('expires_at', '<', isoAt(clock.now()))
+    .executeTakeFirst()
+  return { auditEvents, revocationRecords, sessions: Number(sessions.numDeletedRows) }
+}
+
+/** Runs maintenance now and then hourly; every instance may run it, the deletes are idempotent. */
+export function startMaintenance(services: Services): () => void {
+  const run = () => {
+    runMaintenance(services).then(
+      (deleted) => services.logger.info({ deleted }, 'maintenance done'),
+      (error: unknown) => services.logger.warn({ err: error }, 'maintenance failed'),
+    )
+  }
+  run()
+  const timer = setInterval(run, MAINTENANCE_INTERVAL_MS)
+  timer.unref()
+  return () => clearInterval(timer)
+}
