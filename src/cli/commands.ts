@@ -51,8 +51,10 @@ async function findUser(services: Services, idOrEmail: string): Promise<User> {
   return toUser(row)
 }
 
-function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (value: unknown) =>
+type Cell = string | number | boolean | null | undefined | readonly string[]
+
+function table(rows: Record<string, Cell>[], columns: string[]): string {
+  const cell = (value: Cell) =>
     value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value)
   const widths = columns.map((column) =>
     Math.max(column.length, ...rows.map((row) => cell(row[column]).length)),

@@ -148,14 +148,14 @@ export async function runCli(argv: string[], output: Output, errors: Output): Pr
   const name = [`${words[0] ?? ''} ${words[1] ?? ''}`, words[0] ?? ''].find(
     (candidate) => candidate in COMMANDS,
   )
-  if (name === undefined) {
+  const command = name === undefined ? undefined : COMMANDS[name]
+  if (name === undefined || command === undefined) {
     const asked = argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help'
     ;(asked ? output : errors).out(
       asked ? helpText() : `gatehouse: unknown command "${argv.join(' ')}"\n\n${helpText()}`,
     )
     return asked ? 0 : 2
   }
-  const command = COMMANDS[name]!
   const rest = argv.slice(name.split(' ').length)
   try {
     const { values, positionals } = parseArgs({
