@@ -183,7 +183,8 @@ export class KeyStore {
       .orderBy('kid')
   }
 
-  private async reload(): Promise<void> {
+  /** Re-reads the keys from the database (the periodic timer calls this too). */
+  async reload(): Promise<void> {
     this.lastReloadAt = this.clock.now()
     const alg = this.config.jwt.algorithm
     const publishedSince = this.publishedSince()
