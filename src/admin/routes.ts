@@ -18,9 +18,12 @@ import {
 } from './schemas.ts'
 import { deleteUserAsAdmin, getUserById, searchUsers, stats, updateUserAsAdmin } from './service.ts'
 
-/** Every route here needs the admin role, checked on the token and on the user's current record. */
+/**
+ * Every route here needs the admin role — checked on the token and on the user's current record —
+ * and the admin scope.
+ */
 export function adminRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
-  const adminOnly = guards.requireRole('admin')
+  const adminOnly = guards.requireRole('admin', { scope: 'admin' })
   const common = { tags: ['admin'], security: BEARER_SECURITY }
   const denied = errorResponses(...BEARER_ERRORS, 'FORBIDDEN', 'VALIDATION_ERROR')
 

@@ -37,9 +37,16 @@ export interface Guards {
   requireAuth: onRequestAsyncHookHandler
   /**
    * `requireAuth`, and the role — on the token and, since roles can be taken away before a token
-   * expires, on the user's current record too (one lookup; admin routes are not the hot path).
+   * expires, on the user's current record too (one lookup; admin routes are not the hot path) —
+   * and, when given, a scope as well: a token asked for with fewer scopes cannot use the route.
    */
-  requireRole(role: string): onRequestAsyncHookHandler[]
+  requireRole(role: string, options?: { scope?: string }): onRequestAsyncHookHandler[]
+  /**
+   * The check behind `requireRole`, for a route that needs the role only for some requests
+   * (`GET /todos?all=true`): throws 403 FORBIDDEN with `message` unless the token and the user's
+   * current record both carry it.
+   */
+  checkRole(request: FastifyRequest, role: string, message?: string): Promise<void>
   /** `requireAuth`, and the scope on the token (granted at login, narrowed to the roles). */
   requireScope(scope: string): onRequestAsyncHookHandler[]
 }
@@ -49,7 +56,7 @@ export interface Guards {
  * never read the Authorization header or compare roles themselves.
  *
  * ```ts
- * app.get('/admin/stats', { onRequest: guards.requireRole('admin') }, handler)
+ * app.get('/admin/stats', { onRequest: guards.requireRole('admin', { scope: 'admin' }) }, handler)
  * ```
  */
 export function createGuards(accessTokens: AccessTokens, db: Db): Guards {
@@ -69,27 +76,35 @@ export function createGuards(accessTokens: AccessTokens, db: Db): Guards {
     bindToCurrentRequest(request, { user_id: claims.sub })
   }
 
-  const requireRole = (role: string): onRequestAsyncHookHandler[] => [
-    requireAuth,
-    async (request) => {
-      const principal = principalOf(request)
-      const user = principal.roles.includes(role) ? await findUserById(db, principal.userId) : undefined
-      if (!user || user.disabled === 1 || !(JSON.parse(user.roles) as string[]).includes(role)) {
-        throw new AppError('FORBIDDEN', `This route needs the ${role} role.`)
-      }
-    },
-  ]
+  const checkRole = async (
+    request: FastifyRequest,
+    role: string,
+    message = `This route needs the ${role} role.`,
+  ): Promise<void> => {
+    const principal = principalOf(request)
+    const user = principal.roles.includes(role) ? await findUserById(db, principal.userId) : undefined
+    if (!user || user.disabled === 1 || !(JSON.parse(user.roles) as string[]).includes(role)) {
+      throw new AppError('FORBIDDEN', message)
+    }
+  }
 
-  const requireScope = (scope: string): onRequestAsyncHookHandler[] => [
-    requireAuth,
+  const hasScope =
+    (scope: string): onRequestAsyncHookHandler =>
     async (request) => {
       if (!principalOf(request).scopes.has(scope)) {
         throw new AppError('FORBIDDEN', `This route needs the ${scope} scope.`)
       }
-    },
+    }
+
+  const requireRole = (role: string, options: { scope?: string } = {}): onRequestAsyncHookHandler[] => [
+    requireAuth,
+    ...(options.scope === undefined ? [] : [hasScope(options.scope)]),
+    async (request) => checkRole(request, role),
   ]
 
-  return { requireAuth, requireRole, requireScope }
+  const requireScope = (scope: string): onRequestAsyncHookHandler[] => [requireAuth, hasScope(scope)]
+
+  return { requireAuth, requireRole, checkRole, requireScope }
 }
 
 /** The principal of a route that declared `requireAuth`; a programming error anywhere else. */

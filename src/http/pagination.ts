@@ -22,6 +22,9 @@ export interface Position {
   id: string
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
 export function encodeCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url')
 }
@@ -30,9 +33,10 @@ export function decodeCursor(cursor: string | undefined): Position | undefined {
   if (cursor === undefined) return undefined
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) {
-      const [at, id] = value as [string, string]
-      return { at, id }
+    if (Array.isArray(value) && value.length === 2) {
+      const [at, id] = value as unknown[]
+      if (typeof at === 'string' && ISO_TIME.test(at) && typeof id === 'string' && UUID.test(id))
+        return { at, id }
     }
   } catch {
     // Falls through to the validation error.

@@ -14,6 +14,8 @@ export class RedisRevocationChannel implements RevocationChannel {
   private readonly subscriber: Redis
   private subscribed = false
   private everSubscribed = false
+  /** Revocations this instance could not publish; sent as soon as the publisher is back. */
+  private readonly unpublished = new Set<string>()
 
   constructor(
     url: string,
@@ -39,19 +41,32 @@ export class RedisRevocationChannel implements RevocationChannel {
         logger.debug({ err: error, connection: name }, 'redis connection error'),
       )
     }
+    this.publisher.on('ready', () => {
+      if (this.unpublished.size > 0) void this.publish([]).catch(() => undefined)
+    })
   }
 
   get healthy(): boolean {
     return this.subscribed && this.subscriber.status === 'ready'
   }
 
-  /** Redis answers a PING, for readiness checks. */
+  /** Redis answers a PING and our subscription stands, for readiness checks. */
   async ping(): Promise<void> {
     await this.publisher.ping()
+    if (!this.healthy) throw new Error('not subscribed to revocations')
   }
 
+  /**
+   * Publishes revocations, with any that earlier attempts could not send. Other instances may have
+   * a healthy channel and no reason to re-read the database, so what this one failed to tell them
+   * must still reach them once Redis is back.
+   */
   async publish(sessionIds: string[]): Promise<void> {
-    await this.publisher.publish(CHANNEL, JSON.stringify(sessionIds))
+    for (const id of sessionIds) this.unpublished.add(id)
+    const batch = [...this.unpublished]
+    if (batch.length === 0) return
+    await this.publisher.publish(CHANNEL, JSON.stringify(batch))
+    for (const id of batch) this.unpublished.delete(id)
   }
 
   subscribe(handlers: { onMessage: (sessionIds: string[]) => void; onRecovered: () => void }): void {
@@ -73,7 +88,8 @@ export class RedisRevocationChannel implements RevocationChannel {
           this.logger.info(
             this.everSubscribed ? 'revocation channel recovered' : 'revocation channel subscribed',
           )
-          if (this.everSubscribed && Math.random() < 2) handlers.onRecovered()
+          this.everSubscribed = true
+          handlers.onRecovered()
         },
         (error: unknown) => this.logger.warn({ err: error }, 'could not subscribe to revocations'),
       )

@@ -9,7 +9,10 @@ const TOLERANCE_MS = 60_000
 export interface RevocationChannel {
   readonly healthy: boolean
   publish(sessionIds: string[]): Promise<void>
-  /** `onMessage` for every revocation another instance publishes; `onRecovered` after an outage. */
+  /**
+   * `onMessage` for every revocation another instance publishes; `onRecovered` once each
+   * subscription is confirmed, the first included: revocations published before it were missed.
+   */
   subscribe(handlers: { onMessage: (sessionIds: string[]) => void; onRecovered: () => void }): void
   close(): Promise<void>
 }
@@ -25,6 +28,9 @@ export interface RevocationChannel {
  */
 export class Revocations {
   private readonly revoked = new Map<string, number>()
+  /** Subscriptions confirmed so far, and how many of them a completed re-read covers. */
+  private recoveries = 0
+  private caughtUp = 0
 
   constructor(
     private readonly db: Db,
@@ -42,16 +48,25 @@ export class Revocations {
         this.remember(sessionIds, this.keepUntil())
       },
       onRecovered: () => {
-        this.reload().catch((error: unknown) => {
-          this.logger.error({ err: error }, 'could not re-read revocations after the channel recovered')
-        })
+        // Until the re-read completes, memory may lack what the channel missed: ask the database.
+        const recovery = ++this.recoveries
+        this.reload().then(
+          () => {
+            this.caughtUp = Math.max(this.caughtUp, recovery)
+          },
+          (error: unknown) => {
+            this.logger.error({ err: error }, 'could not re-read revocations after the channel recovered')
+          },
+        )
       },
     })
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
     if (this.revoked.has(sessionId)) return true
-    if (this.channel === undefined || this.channel.healthy) return false
+    // Memory is complete without a channel, or while it is up and re-read since it last came up.
+    const complete = !this.channel || (this.channel.healthy && this.caughtUp === this.recoveries)
+    if (complete) return false
     const row = await this.db
       .selectFrom('revoked_sessions')
       .select('session_id')

@@ -21,6 +21,10 @@ export function openDatabase(target: DatabaseTarget): Db {
     database.pragma('synchronous = NORMAL')
     database.pragma('foreign_keys = ON')
     database.pragma('busy_timeout = 5000')
+    // SQLite's lower() folds ASCII only; searches compare lower-cased text as PostgreSQL does.
+    database.function('lower', { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? text.toLowerCase() : text,
+    )
     return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5000 })

@@ -1,36 +1,11 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { createServer, connect, type Socket } from 'node:net'
 import { describe } from 'node:test'
 import { createTestDatabase, databaseKinds } from '../support/databases.ts'
 import { describeOnDatabases, startTestApp, stopTestApp } from '../support/harness.ts'
+import { startTcpProxy } from '../support/tcp-proxy.ts'
 
 const postgresSkip = (await databaseKinds()).find((d) => d.kind === 'postgres')?.skip ?? false
-
-/** A TCP forwarder we can pull the plug on, to play a database outage with a real server. */
-async function startTcpProxy(targetPort: number, targetHost: string) {
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = connect(targetPort, targetHost)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => socket.destroy())
-      socket.on('close', () => sockets.delete(socket))
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('proxy did not bind')
-  return {
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
 
 await describeOnDatabases('GET /health', (ctx) => {
   it('answers 200 {"status":"ok"}', async () => {
