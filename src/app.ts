@@ -1,4 +1,6 @@
 import cookie from '@fastify/cookie'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
 import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -19,6 +21,7 @@ import { userRoutes } from './users/routes.ts'
 import { sessionRoutes } from './sessions/routes.ts'
 import { todoRoutes } from './todos/routes.ts'
 import { adminRoutes } from './admin/routes.ts'
+import { accountRoutes } from './account/routes.ts'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -51,6 +54,28 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerBodyTypeGuard(app)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
   await app.register(cookie)
+  await app.register(helmet, {
+    // Swagger UI (/docs) runs its own inline bootstrap; everything else is JSON.
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+    },
+    hsts: config.production,
+  })
+  // CORS is off unless origins are listed; they may send credentials (the refresh cookie).
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins)
+    await app.register(cors, {
+      delegator: (request, callback) => {
+        const origin = request.headers.origin
+        callback(
+          null,
+          origin !== undefined && allowed.has(origin)
+            ? { origin, credentials: true, maxAge: 600 }
+            : { origin: false },
+        )
+      },
+    })
+  }
   // Personal data and tokens must not sit in shared caches; routes that may be cached say so.
   app.addHook('onSend', async (_request, reply) => {
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
@@ -63,6 +88,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(authRoutes(services))
   await app.register(sessionRoutes(services, guards))
   await app.register(userRoutes(services, guards))
+  await app.register(accountRoutes(services, guards))
   await app.register(todoRoutes(services, guards))
   await app.register(adminRoutes(services, guards))
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

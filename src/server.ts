@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
 import { startMaintenance } from './ops/maintenance.ts'
+import { startMailWorker } from './mail/worker.ts'
 import type { Config } from './config/config.ts'
 import { closeServices, openServices, type ServiceOverrides, type Services } from './services.ts'
 
@@ -23,10 +24,17 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     if (stopping) void reply.header('connection', 'close')
   })
   const url = await app.listen({ port: config.port, host: config.host })
+  services.mailer.listeningOn(url)
   const stopMaintenance = startMaintenance(services)
+  const stopMailWorker = startMailWorker(services)
   const stop = () => {
     stopMaintenance()
-    stopping ??= app.close().then(() => closeServices(services))
+    // A delivery in flight finishes (or fails and is retried later) before the database closes.
+    const mailStopped = stopMailWorker()
+    stopping ??= app
+      .close()
+      .then(() => mailStopped)
+      .then(() => closeServices(services))
     return stopping
   }
   return { app, services, url, stop }

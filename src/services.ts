@@ -5,9 +5,13 @@ import { systemClock, type Clock } from './clock.ts'
 import type { Config } from './config/config.ts'
 import { createLogger } from './http/logging.ts'
 import { KeyStore } from './keys/key-store.ts'
+import { Mailer, type MailerOptions } from './mail/mailer.ts'
 import { Metrics } from './ops/metrics.ts'
 import { openDatabase, type Db } from './storage/database.ts'
 import { migrateToLatest } from './storage/migrations/index.ts'
+import { RateLimits } from './ratelimit/limits.ts'
+import { RedisLimiterStore } from './ratelimit/redis-store.ts'
+import { MemoryLimiterStore, type LimiterStore } from './ratelimit/store.ts'
 import { RedisRevocationChannel } from './sessions/redis-channel.ts'
 import { Revocations } from './sessions/revocations.ts'
 import { ensureAdmin } from './users/service.ts'
@@ -23,30 +27,46 @@ export interface Services {
   hasher: PasswordHasher
   metrics: Metrics
   revocations: Revocations
+  limits: RateLimits
+  /** Counters behind `limits`: in this process, or shared through Redis. */
+  limiterStore: LimiterStore
   /** Set when `REDIS_URL` is: shares revocations between instances. */
   redis: RedisRevocationChannel | undefined
+  /** The mail transport, sender and links; requests queue mail, `startMailWorker` delivers it. */
+  mailer: Mailer
 }
 
 export interface ServiceOverrides {
   clock?: Clock
   logger?: Logger
   argon2?: Argon2Params
+  /** Where `.eml` files go without `SMTP_URL` (default: `outbox/` beside the SQLite file). */
+  mail?: MailerOptions
 }
 
 /**
  * Opens the database, applies migrations, loads (or creates) signing keys and ensures the
- * configured admin. Only the clock, the logger's destination and the hashing cost are replaceable.
+ * configured admin. Only the clock, the logger's destination, the hashing cost and where mail goes
+ * are replaceable.
  */
 export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock
   const logger = overrides.logger ?? createLogger(config.logLevel)
   const db = openDatabase(config.database)
   let redis: RedisRevocationChannel | undefined
+  let limiterStore: LimiterStore | undefined
   try {
     const applied = await migrateToLatest(db)
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
     const keys = await KeyStore.open(db, config, clock)
-    redis = config.redisUrl === undefined ? undefined : new RedisRevocationChannel(config.redisUrl, logger)
+    redis =
+      config.redisUrl === undefined
+        ? undefined
+        : new RedisRevocationChannel(config.redisUrl, config.redisKeyPrefix, logger)
+    limiterStore =
+      config.redisUrl === undefined
+        ? new MemoryLimiterStore()
+        : new RedisLimiterStore(config.redisUrl, config.redisKeyPrefix, logger)
     const revocations = new Revocations(db, clock, config.accessTokenTtlSeconds, redis, logger)
     await revocations.start()
     const services: Services = {
@@ -59,13 +79,17 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       hasher: await PasswordHasher.create(overrides.argon2 ?? PRODUCTION_ARGON2),
       metrics: new Metrics(),
       revocations,
+      limits: new RateLimits(limiterStore, config, clock, db),
+      limiterStore,
       redis,
+      mailer: Mailer.fromConfig(config, overrides.mail),
     }
     await ensureAdmin(services)
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
     return services
   } catch (error) {
     await redis?.close()
+    limiterStore?.close()
     await db.destroy()
     throw error
   }
@@ -74,5 +98,7 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
 export async function closeServices(services: Services): Promise<void> {
   services.keys.stopReloading()
   await services.revocations.close()
+  services.mailer.close()
+  services.limiterStore.close()
   await services.db.destroy()
 }

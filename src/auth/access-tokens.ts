@@ -28,13 +28,74 @@ export interface AccessTokenSubject {
   scope: string
 }
 
+/** A verified token's claims, and the key that verified them. */
+interface VerifiedToken {
+  claims: Readonly<AccessClaims>
+  kid: string
+}
+
+/**
+ * Tokens whose signature and claims were verified, keyed by the whole token string: a token that
+ * differs in any character is a miss and is verified from scratch. Bounded: past `maxEntries` the
+ * least recently used entry goes. It stores only what a full verification accepted, so a forged
+ * token can never enter it; `AccessTokens` re-checks `exp`, the key and revocation on every hit.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, VerifiedToken>()
+
+  constructor(readonly maxEntries: number) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new TypeError('VerifiedTokenCache size must be a positive integer')
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get(token: string): VerifiedToken | undefined {
+    const entry = this.entries.get(token)
+    if (entry) {
+      // Re-inserted at the end: the Map's order is least recently used first.
+      this.entries.delete(token)
+      this.entries.set(token, entry)
+    }
+    return entry
+  }
+
+  set(token: string, entry: VerifiedToken): void {
+    this.entries.delete(token)
+    this.entries.set(token, entry)
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next()
+      if (oldest.done !== true) this.entries.delete(oldest.value)
+    }
+  }
+
+  delete(token: string): void {
+    this.entries.delete(token)
+  }
+}
+
+/** Enough for every token one instance sees in an access-token lifetime at a few thousand users. */
+export const TOKEN_CACHE_SIZE = 10_000
+
 export class AccessTokens {
+  private readonly verified: VerifiedTokenCache
+
   constructor(
     private readonly keys: KeyStore,
     private readonly revocations: Revocations,
     private readonly config: Config,
     private readonly clock: Clock,
-  ) {}
+    options: { cacheSize?: number } = {},
+  ) {
+    this.verified = new VerifiedTokenCache(options.cacheSize ?? TOKEN_CACHE_SIZE)
+  }
+
+  /** How many verified tokens are cached (bounded by the cache size). */
+  get cachedTokens(): number {
+    return this.verified.size
+  }
 
   get ttlSeconds(): number {
     return this.config.accessTokenTtlSeconds
@@ -60,21 +121,45 @@ export class AccessTokens {
    * revoked (answered from memory, see `Revocations`). Every failure is an
    * `AuthenticationError` (401); nothing a client sends can make this throw anything else.
    *
+   * A token seen before skips the signature check (jose's WebCrypto runs on libuv's thread pool,
+   * shared with password hashing): its claims come from `VerifiedTokenCache`, with `exp`, the key
+   * and revocation checked again on every request.
+   *
    * ```ts
    * const claims = await accessTokens.verify(bearerToken) // throws 401 INVALID_TOKEN / TOKEN_EXPIRED
    * ```
    */
   async verify(token: string): Promise<AccessClaims> {
-    const claims = await this.verifySignedClaims(token)
+    const claims = (await this.fromCache(token)) ?? (await this.verifySignedClaims(token))
     if (await this.revocations.isRevoked(claims.sid)) {
       throw new AuthenticationError('INVALID_TOKEN', 'The access token has been revoked.')
     }
     return claims
   }
 
+  /**
+   * The claims of a token verified before — if it has not expired since (the same test and clock
+   * tolerance as jose's) and its key still verifies. Otherwise nothing, and the caller verifies it
+   * in full, which fails with the right error. `nbf` and `iat` need no re-check: time only moves
+   * towards them. Revocation is the caller's, on every request.
+   */
+  private async fromCache(token: string): Promise<Readonly<AccessClaims> | undefined> {
+    const entry = this.verified.get(token)
+    if (!entry) return undefined
+    const nowSeconds = this.clock.now() / 1000
+    if (
+      entry.claims.exp > nowSeconds - CLOCK_TOLERANCE_SECONDS &&
+      (await this.keys.verificationKey(entry.kid))
+    ) {
+      return entry.claims
+    }
+    this.verified.delete(token)
+    return undefined
+  }
+
   private async verifySignedClaims(token: string): Promise<AccessClaims> {
     try {
-      const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
+      const { payload, protectedHeader } = await jwtVerify(token, (header) => this.keyFor(header), {
         algorithms: [this.config.jwt.algorithm],
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.config.jwt.issuer,
@@ -83,7 +168,11 @@ export class AccessTokens {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: new Date(this.clock.now()),
       })
-      return toClaims(payload, this.clock.now() / 1000)
+      const claims = toClaims(payload, this.clock.now() / 1000)
+      // Frozen: every request that hits the cache shares this object.
+      Object.freeze(claims.roles)
+      this.verified.set(token, { claims: Object.freeze(claims), kid: protectedHeader.kid ?? '' })
+      return claims
     } catch (error) {
       if (error instanceof AuthenticationError) throw error
       if (error instanceof errors.JWTExpired) {

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2'
-import bcrypt from 'bcrypt'
-import { Semaphore } from './semaphore.ts'
+import type { Algorithm } from '@node-rs/argon2'
+import { HashingThreads } from './hashing-threads.ts'
 
 export interface Argon2Params {
   memoryCost: number
@@ -15,7 +14,7 @@ export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2,
 
 /** `Algorithm.Argon2id` of the package's const enum, which isolated modules cannot read. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
-const ARGON2ID: Algorithm.Argon2id = 2
+export const ARGON2ID: Algorithm.Argon2id = 2
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$/
 
 export interface PasswordCheck {
@@ -31,8 +30,9 @@ export function normalizePassword(password: string): string {
 
 /**
  * argon2id for every new hash; bcrypt (`$2a$`, `$2b$`, `$2y$`, as passlib writes them) verified
- * for accounts imported from elsewhere. Hashing runs on libuv's thread pool, never on the event
- * loop, and at most `concurrency` at once so a login flood queues instead of starving requests.
+ * for accounts imported from elsewhere. Hashing never runs on the event loop: it runs on threads of
+ * its own at a lower CPU priority, at most `concurrency` at once (one per core by default), and a
+ * login flood queues instead of starving requests (see `HashingThreads`).
  *
  * ```ts
  * const hasher = await PasswordHasher.create(PRODUCTION_ARGON2)
@@ -40,43 +40,51 @@ export function normalizePassword(password: string): string {
  * ```
  */
 export class PasswordHasher {
+  private dummyHash: Promise<string> | undefined
+
   private constructor(
     private readonly params: Argon2Params,
-    private readonly gate: Semaphore,
-    private readonly dummyHash: string,
+    private readonly threads: HashingThreads,
   ) {}
 
   static async create(
     params: Argon2Params,
     concurrency = Math.max(1, availableParallelism()),
   ): Promise<PasswordHasher> {
-    const gate = new Semaphore(concurrency)
-    const dummyHash = await argon2Hash(randomBytes(32).toString('base64'), { ...params, algorithm: ARGON2ID })
-    return new PasswordHasher(params, gate, dummyHash)
+    return new PasswordHasher(params, HashingThreads.forSize(concurrency))
   }
 
-  hash(password: string): Promise<string> {
-    return this.gate.run(() =>
-      argon2Hash(normalizePassword(password), { ...this.params, algorithm: ARGON2ID }),
-    )
+  async hash(password: string): Promise<string> {
+    const hash = await this.threads.run({
+      op: 'hash',
+      password: normalizePassword(password),
+      options: { ...this.params, algorithm: ARGON2ID },
+    })
+    if (typeof hash !== 'string') throw new TypeError('argon2 returned no hash')
+    return hash
   }
 
   async verify(storedHash: string, password: string): Promise<PasswordCheck> {
     if (BCRYPT_HASH.test(storedHash)) {
       return { ok: await this.verifyBcrypt(storedHash, password), needsRehash: true }
     }
-    const ok = await this.gate.run(() =>
-      argon2Verify(storedHash, normalizePassword(password)).catch(() => false),
-    )
+    const ok =
+      (await this.threads.run({ op: 'verify', hash: storedHash, password: normalizePassword(password) })) ===
+      true
     return { ok, needsRehash: ok && !this.isCurrent(storedHash) }
   }
 
   /**
    * Spends the same time as checking a real argon2id hash, for a login whose user does not exist,
-   * so response times do not tell which usernames are registered.
+   * so response times do not tell which usernames are registered. (The dummy hash is made at the
+   * first such login, off the start-up path: that one login costs a hash more.)
    */
   async verifyNothing(password: string): Promise<false> {
-    await this.verify(this.dummyHash, password)
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64')).catch((error: unknown) => {
+      this.dummyHash = undefined
+      throw error
+    })
+    await this.verify(await this.dummyHash, password)
     return false
   }
 
@@ -87,8 +95,8 @@ export class PasswordHasher {
   private async verifyBcrypt(storedHash: string, password: string): Promise<boolean> {
     const hash = storedHash.replace(/^\$2y\$/, '$2b$')
     const normalized = normalizePassword(password)
-    const check = (candidate: string) =>
-      this.gate.run(() => bcrypt.compare(candidate, hash).catch(() => false))
+    const check = async (candidate: string) =>
+      (await this.threads.run({ op: 'bcrypt', hash, password: candidate })) === true
     if (await check(normalized)) return true
     return normalized !== password && (await check(password))
   }

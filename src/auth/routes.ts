@@ -30,11 +30,12 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/signup',
       {
+        preHandler: services.limits.byAddress('signup'),
         schema: {
           tags: ['auth'],
           summary: 'Create an account',
           body: SignupBody,
-          response: { 201: UserRef, ...errorResponses(...BODY_ERRORS, 'ACCOUNT_EXISTS') },
+          response: { 201: UserRef, ...errorResponses(...BODY_ERRORS, 'ACCOUNT_EXISTS', 'RATE_LIMITED') },
         },
       },
       async (request, reply) => reply.code(201).send(await signup(services, request.body, originOf(request))),
@@ -51,7 +52,13 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
           body: LoginBody,
           response: {
             200: TokenResponseRef,
-            ...errorResponses(...BODY_ERRORS, 'INVALID_CREDENTIALS', 'ACCOUNT_DISABLED'),
+            ...errorResponses(
+              ...BODY_ERRORS,
+              'INVALID_CREDENTIALS',
+              'ACCOUNT_DISABLED',
+              'EMAIL_NOT_VERIFIED',
+              'RATE_LIMITED',
+            ),
           },
         },
       },
@@ -73,7 +80,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
           body: RefreshBody,
           response: {
             200: TokenResponseRef,
-            ...errorResponses(...BODY_ERRORS, 'INVALID_REFRESH_TOKEN', 'ACCOUNT_DISABLED'),
+            ...errorResponses(...BODY_ERRORS, 'INVALID_REFRESH_TOKEN', 'ACCOUNT_DISABLED', 'RATE_LIMITED'),
           },
         },
       },
@@ -99,6 +106,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
             400: OAuthErrorResponse,
             413: OAuthErrorResponse,
             415: OAuthErrorResponse,
+            429: OAuthErrorResponse,
             500: OAuthErrorResponse,
             503: OAuthErrorResponse,
           },

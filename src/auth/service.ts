@@ -1,3 +1,4 @@
+import { refuseUnverifiedLogin } from '../account/email-verification.ts'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
 import { AppError, invalidCredentials } from '../http/errors.ts'
@@ -34,7 +35,8 @@ export interface PasswordCredentials {
 }
 
 /**
- * The password grant behind `/auth/login` and `/auth/token`. An unknown user costs one argon2id
+ * The password grant behind `/auth/login` and `/auth/token`. Rate limits and the throttle of an
+ * account that keeps failing apply first (see `RateLimits`). An unknown user costs one argon2id
  * verification, like a wrong password, and both fail with the same error. A bcrypt or outdated
  * argon2 hash is replaced with a current argon2id hash once the password is proven.
  */
@@ -43,7 +45,8 @@ export async function loginWithPassword(
   credentials: PasswordCredentials,
   origin: RequestOrigin,
 ): Promise<TokenResponse> {
-  const { db, hasher, metrics, clock } = services
+  const { db, hasher, metrics, clock, limits } = services
+  await limits.beforeLogin(credentials.username, origin)
   const user = await findUserByLogin(db, credentials.username)
   const check = user
     ? await hasher.verify(user.password_hash, credentials.password)
@@ -59,10 +62,15 @@ export async function loginWithPassword(
         reason: !user ? 'unknown_user' : !check.ok ? 'wrong_password' : 'disabled',
       },
     })
+    if (!user || !check.ok) await limits.afterLoginFailure(credentials.username, user?.id ?? null, origin)
     throw user && check.ok
       ? new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
       : invalidCredentials()
   }
+  if (services.config.requireVerifiedEmail && user.email_verified === 0) {
+    await refuseUnverifiedLogin(services, user, credentials.username, origin)
+  }
+  await limits.afterLoginSuccess(credentials.username)
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
     await updateUser(db, user.id, { passwordHash }, isoAt(clock.now()))

@@ -16,6 +16,8 @@ export interface Config {
   readonly host: string
   readonly database: DatabaseTarget
   readonly redisUrl: string | undefined
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  readonly redisKeyPrefix: string
   readonly jwt: {
     readonly algorithm: JwtAlgorithm
     readonly secret: string | undefined
@@ -38,11 +40,19 @@ export interface Config {
     readonly from: string | undefined
     readonly publicUrl: string | undefined
   }
+  /** How long a password-reset link works (an addition to the contract). */
+  readonly passwordResetTtlSeconds: number
+  /** How long an email-verification link works (an addition to the contract). */
+  readonly emailVerificationTtlSeconds: number
+  /** Login needs a verified email address (an addition to the contract). */
+  readonly requireVerifiedEmail: boolean
   readonly trustProxy: boolean | number | string[]
   /** Each role and the scopes it may be granted. Its keys are the roles that exist. */
   readonly roleScopes: Readonly<Record<string, readonly string[]>>
   /** Audit events older than this are deleted. */
   readonly auditRetentionSeconds: number
+  /** Browser origins allowed to call the API with credentials (CORS); none by default. */
+  readonly corsOrigins: readonly string[]
   readonly logLevel: LogLevel
   readonly production: boolean
 }
@@ -105,6 +115,14 @@ export function loadConfig(env: Env): Config {
     return fallback
   }
 
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = value(name)
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === 'false') return raw === 'true'
+    problems.push(`${name}: expected true or false, got "${raw}"`)
+    return fallback
+  }
+
   const url = (name: string, protocols: readonly string[]): string | undefined => {
     const raw = value(name)
     if (raw === undefined) return undefined
@@ -140,6 +158,7 @@ export function loadConfig(env: Env): Config {
     host: value('HOST') ?? '127.0.0.1',
     database,
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: keyPrefix(value('REDIS_KEY_PREFIX') ?? 'gatehouse:', problems),
     jwt: {
       algorithm,
       secret: algorithm === 'HS256' ? secret : undefined,
@@ -161,12 +180,16 @@ export function loadConfig(env: Env): Config {
         : undefined,
     mail: {
       smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
-      from: value('MAIL_FROM'),
+      from: parseMailFrom(value('MAIL_FROM'), problems),
       publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
     },
+    passwordResetTtlSeconds: duration('PASSWORD_RESET_TTL', '30m', false),
+    emailVerificationTtlSeconds: duration('EMAIL_VERIFICATION_TTL', '24h', false),
+    requireVerifiedEmail: flag('REQUIRE_VERIFIED_EMAIL', false),
     trustProxy: parseTrustProxy(value('TRUST_PROXY'), problems),
     roleScopes: parseRoleScopes(value('ROLE_SCOPES'), problems),
     auditRetentionSeconds: duration('AUDIT_RETENTION', '90d', false),
+    corsOrigins: parseOrigins(value('CORS_ORIGINS'), problems),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     production,
   }
@@ -188,6 +211,22 @@ function parseDatabase(raw: string, problems: string[]): DatabaseTarget {
   return { kind: 'sqlite', path: './data/gatehouse.db' }
 }
 
+/**
+ * `MAIL_FROM`: `address@domain` or `Display Name <address@domain>`. Checked at start, because a
+ * sender the SMTP server refuses would only show as failed deliveries; and a line break would be
+ * a header injection.
+ */
+function parseMailFrom(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined
+  const address = '[^\\s<>@",;]+@[^\\s<>@",;]+'
+  const form = new RegExp(`^(${address}|[^<>\\p{Cc}]*<${address}>)$`, 'u')
+  if (form.test(raw)) return raw
+  problems.push(
+    `MAIL_FROM: expected an address, or a name and an address like "Gatehouse <no-reply@example.com>"`,
+  )
+  return undefined
+}
+
 /** `true`/`false`, a hop count, or a comma-separated list of addresses and CIDR ranges. */
 function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string[] {
   if (raw === undefined || raw === 'false') return false
@@ -201,6 +240,29 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
     return false
   }
   return entries
+}
+
+function keyPrefix(raw: string, problems: string[]): string {
+  if (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) return raw
+  problems.push(`REDIS_KEY_PREFIX: expected 1 to 64 letters, digits or . _ : -, got "${raw}"`)
+  return 'gatehouse:'
+}
+
+/** `CORS_ORIGINS`: comma-separated origins such as https://app.example.com — never `*`, since cookies ride along. */
+function parseOrigins(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return []
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+  const invalid = origins.filter((origin) => !URL.canParse(origin) || new URL(origin).origin !== origin)
+  if (invalid.length > 0) {
+    problems.push(
+      `CORS_ORIGINS: expected comma-separated origins like https://app.example.com (scheme, host, port; no path or *), got "${invalid.join(', ')}"`,
+    )
+    return []
+  }
+  return origins
 }
 
 export const DEFAULT_ROLE_SCOPES: Readonly<Record<string, readonly string[]>> = {

@@ -66,6 +66,7 @@ function oauthErrorCode(code: ErrorCode): string {
     case 'INVALID_CREDENTIALS':
     case 'INVALID_REFRESH_TOKEN':
     case 'ACCOUNT_DISABLED':
+    case 'EMAIL_NOT_VERIFIED':
       return 'invalid_grant'
     case 'INTERNAL_ERROR':
       return 'server_error'

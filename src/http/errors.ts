@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   INVALID_REFRESH_TOKEN: 401,
   FORBIDDEN: 403,
   ACCOUNT_DISABLED: 403,
+  /** An addition to the contract (README): `REQUIRE_VERIFIED_EMAIL` is on and the address is not. */
+  EMAIL_NOT_VERIFIED: 403,
   NOT_FOUND: 404,
   ACCOUNT_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import type { RequestOrigin } from '../audit/audit-log.ts'
 
 interface RequestContext {
@@ -30,9 +31,8 @@ export function bindToCurrentRequest(
   request: { log: FastifyBaseLogger },
   bindings: Record<string, unknown>,
 ): void {
-  request.log = request.log.child(bindings)
-  const context = storage.getStore()
-  if (context) context.log = request.log
+  // Fastify gives every request its own child logger: bind in place rather than make another.
+  ;(request.log as Logger).setBindings(bindings)
 }
 
 /**

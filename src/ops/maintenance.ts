@@ -1,12 +1,15 @@
+import { pruneOneTimeTokens } from '../account/tokens.ts'
 import { pruneAuditEvents } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
+import { pruneMailOutbox } from '../mail/outbox.ts'
 import type { Services } from '../services.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
 
 /**
  * Deletes what nothing can need any more: audit events past `AUDIT_RETENTION`, revocation records
- * whose tokens have all expired, and sessions past their absolute end (with their refresh tokens).
+ * whose tokens have all expired, sessions past their absolute end (with their refresh tokens),
+ * expired reset and verification tokens, and mails sent or given up more than a week ago.
  */
 export async function runMaintenance(services: Services): Promise<Record<string, number>> {
   const { db, clock, config, revocations } = services
@@ -16,7 +19,9 @@ export async function runMaintenance(services: Services): Promise<Record<string,
     .deleteFrom('sessions')
     .where('expires_at', '<', isoAt(clock.now()))
     .executeTakeFirst()
-  return { auditEvents, revocationRecords, sessions: Number(sessions.numDeletedRows) }
+  const oneTimeTokens = await pruneOneTimeTokens(db, clock)
+  const mails = await pruneMailOutbox(db, clock)
+  return { auditEvents, revocationRecords, sessions: Number(sessions.numDeletedRows), oneTimeTokens, mails }
 }
 
 /** Runs maintenance now and then hourly; every instance may run it, the deletes are idempotent. */

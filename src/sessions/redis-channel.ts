@@ -2,8 +2,6 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { RevocationChannel } from './revocations.ts'
 
-const CHANNEL = 'gatehouse:revocations'
-
 /**
  * Revocations over Redis pub/sub: one connection publishes, one subscribes. The subscriber is
  * healthy only while it is connected and subscribed; a message published while it was away is
@@ -17,10 +15,15 @@ export class RedisRevocationChannel implements RevocationChannel {
   /** Revocations this instance could not publish; sent as soon as the publisher is back. */
   private readonly unpublished = new Set<string>()
 
+  private readonly channel: string
+
+  /** `keyPrefix` (`REDIS_KEY_PREFIX`) keeps deployments that share a Redis apart. */
   constructor(
     url: string,
+    keyPrefix: string,
     private readonly logger: Logger,
   ) {
+    this.channel = `${keyPrefix}revocations`
     const options = {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
@@ -65,7 +68,7 @@ export class RedisRevocationChannel implements RevocationChannel {
     for (const id of sessionIds) this.unpublished.add(id)
     const batch = [...this.unpublished]
     if (batch.length === 0) return
-    await this.publisher.publish(CHANNEL, JSON.stringify(batch))
+    await this.publisher.publish(this.channel, JSON.stringify(batch))
     for (const id of batch) this.unpublished.delete(id)
   }
 
@@ -82,7 +85,7 @@ export class RedisRevocationChannel implements RevocationChannel {
     // fall between the two. The first subscription too: whatever was revoked between the read at
     // start and now — for as long as Redis was unreachable, when it was down at start — was missed.
     this.subscriber.on('ready', () => {
-      this.subscriber.subscribe(CHANNEL).then(
+      this.subscriber.subscribe(this.channel).then(
         () => {
           this.subscribed = true
           this.logger.info(

@@ -6,7 +6,7 @@ import type { Services } from '../services.ts'
 import type { Db } from '../storage/database.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.ts'
 
-type SessionServices = Pick<Services, 'db' | 'clock' | 'config' | 'revocations'>
+type SessionServices = Pick<Services, 'db' | 'clock' | 'config' | 'revocations' | 'limits'>
 
 /** A refresh token just handed out, and the session it belongs to. */
 export interface IssuedRefreshToken {
@@ -105,6 +105,7 @@ export async function rotateRefreshToken(
   ) {
     throw invalidRefreshToken()
   }
+  await services.limits.refresh(current.session_id)
 
   const successor = newRefreshToken()
   const successorExpiresAt = Math.min(
@@ -171,7 +172,7 @@ export async function rotateRefreshToken(
  * session. Returns the ids of the sessions that were still live.
  */
 export async function endSessions(
-  services: SessionServices,
+  services: Pick<Services, 'db' | 'clock' | 'revocations'>,
   userId: string,
   which: { only?: string[]; except?: string },
   reason: EndReason,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely'
 import pg from 'pg'
 import type { DatabaseTarget } from '../config/config.ts'
 import type { Database } from './schema.ts'
@@ -25,7 +25,7 @@ export function openDatabase(target: DatabaseTarget): Db {
     database.function('lower', { deterministic: true }, (text: unknown) =>
       typeof text === 'string' ? text.toLowerCase() : text,
     )
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) })
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5000 })
   // A client losing its server must not crash the process: the query in flight, or the next one,
@@ -33,6 +33,33 @@ export function openDatabase(target: DatabaseTarget): Db {
   pool.on('error', () => undefined)
   pool.on('connect', (client) => client.on('error', () => undefined))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+/** Distinct SQL texts kept compiled; Kysely's SQL has one text per query shape, so few are needed. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * Kysely prepares every query it runs, and better-sqlite3 compiles the SQL on each `prepare`.
+ * Statements are reusable — the driver is synchronous, so one statement never serves two queries at
+ * once (except while iterating, when it is `busy` and a fresh one is made) — so each SQL text is
+ * compiled once: prepared statements, without changing a query.
+ */
+function reusingStatements(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>()
+  return {
+    close: () => database.close(),
+    prepare: (text) => {
+      const cached = statements.get(text)
+      if (cached && !cached.busy) return cached
+      const statement = database.prepare(text)
+      if (!cached) {
+        statements.set(text, statement)
+        const oldest = statements.keys().next()
+        if (statements.size > STATEMENT_CACHE_SIZE && oldest.done !== true) statements.delete(oldest.value)
+      }
+      return statement
+    },
+  }
 }
 
 /** One cheap round trip, for readiness checks. */

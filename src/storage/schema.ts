@@ -87,8 +87,51 @@ export interface RevokedSessionsTable {
   keep_until: string
 }
 
+export type OneTimeTokenPurpose = 'password_reset' | 'email_verification'
+
+/** Single-use tokens mailed to a user; consumed with one compare-and-swap on `used_at`. */
+export interface OneTimeTokensTable {
+  id: string
+  user_id: string
+  purpose: OneTimeTokenPurpose
+  /** SHA-256 of the token, base64url; the token itself is only ever in the mail. */
+  token_hash: string
+  /** The address the token was mailed to. */
+  email: string
+  created_at: string
+  expires_at: string
+  /** Set by the one request that consumed the token (or when a later event voided it). */
+  used_at: string | null
+}
+
+export type MailStatus = 'pending' | 'sent' | 'failed'
+
+/** Mails waiting for delivery, and a short record of those delivered or given up. */
+export interface MailOutboxTable {
+  id: string
+  /** What the mail is for (`password_reset`, …): logged instead of the recipient or body. */
+  purpose: string
+  recipient: string
+  subject: string
+  /** Null once the mail is sent or given up: the bodies carry a live token until then. */
+  text_body: string | null
+  html_body: string | null
+  status: MailStatus
+  created_at: string
+  /** Not delivered after this (the link in it has expired): the mail is given up. */
+  expires_at: string
+  /** When a worker may try (again); a worker that claims the mail moves it forward (a lease). */
+  next_attempt_at: string
+  attempts: number
+  sent_at: string | null
+  /** The last delivery failure, by code and message; never the body. */
+  last_error: string | null
+}
+
 export interface Database {
   users: UsersTable
+  one_time_tokens: OneTimeTokensTable
+  mail_outbox: MailOutboxTable
   revoked_sessions: RevokedSessionsTable
   todos: TodosTable
   audit_events: AuditEventsTable

@@ -141,6 +141,42 @@ describe('Configuration', () => {
     assert.equal(loadConfig({ JWT_ALG: 'HS256', JWT_SECRET: 'x'.repeat(32) }).jwt.secret, 'x'.repeat(32))
   })
 
+  it('reads the additions to the contract: ROLE_SCOPES, AUDIT_RETENTION, CORS_ORIGINS, REDIS_KEY_PREFIX', () => {
+    const config = loadConfig({
+      ROLE_SCOPES: '{"user": ["profile"], "admin": ["profile", "admin"], "support": ["profile", "admin"]}',
+      AUDIT_RETENTION: '30d',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      REDIS_KEY_PREFIX: 'auth-eu:',
+    })
+    assert.deepEqual(config.roleScopes, {
+      user: ['profile'],
+      admin: ['profile', 'admin'],
+      support: ['profile', 'admin'],
+    })
+    assert.equal(config.auditRetentionSeconds, 30 * 86400)
+    assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
+    assert.equal(config.redisKeyPrefix, 'auth-eu:')
+    assert.deepEqual(loadConfig({}).corsOrigins, [])
+    assert.equal(loadConfig({}).redisKeyPrefix, 'gatehouse:')
+  })
+
+  it('refuses a malformed ROLE_SCOPES, a wildcard or path in CORS_ORIGINS, and a bad REDIS_KEY_PREFIX', () => {
+    for (const [name, value] of [
+      ['ROLE_SCOPES', 'not json'],
+      ['ROLE_SCOPES', '{"user": "profile", "admin": []}'],
+      ['ROLE_SCOPES', '{"admin": ["admin"]}'],
+      ['CORS_ORIGINS', '*'],
+      ['CORS_ORIGINS', 'https://app.example.com/path'],
+      ['REDIS_KEY_PREFIX', 'has space'],
+    ] as const) {
+      const problems = problemsOf({ [name]: value })
+      assert.ok(
+        problems.some((p) => p.startsWith(`${name}:`)),
+        `${name}=${value}: ${problems.join(' | ')}`,
+      )
+    }
+  })
+
   it('needs ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     assert.match(problemsOf({ ADMIN_EMAIL: 'a@b.co' })[0]!, /ADMIN_EMAIL, ADMIN_PASSWORD/)
   })

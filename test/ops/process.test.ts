@@ -346,7 +346,10 @@ describe('npm run migrate', () => {
         env: { PATH: process.env.PATH },
         timeout: 15_000,
       })
-    assert.equal((await run()).stdout, 'applied: 0001_initial, 0002_sessions_audit, 0003_todos_revocations\n')
+    assert.equal(
+      (await run()).stdout,
+      'applied: 0001_initial, 0002_sessions_audit, 0003_todos_revocations, 0004_mail\n',
+    )
     assert.ok(existsSync(join(cwd, DEFAULT_DB)))
     assert.equal((await run()).stdout, 'database is up to date\n')
   })

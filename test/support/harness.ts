@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { after, before, describe } from 'node:test'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import type { Argon2Params } from '../../src/auth/passwords.ts'
 import type { Clock } from '../../src/clock.ts'
+import type { MailerOptions } from '../../src/mail/mailer.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger } from '../../src/http/logging.ts'
 import { closeServices, openServices, type Services } from '../../src/services.ts'
@@ -59,15 +61,35 @@ export interface TestAppOptions {
   argon2?: Argon2Params
   /** Extra routes a test needs (e.g. one that throws), added before the app is ready. */
   addRoutes?: (app: FastifyInstance) => void
+  /** Where `.eml` files go without SMTP_URL (default: beside the SQLite file, or ./data/outbox). */
+  mail?: MailerOptions
 }
+
+/**
+ * Every suite shares one client address (inject's 127.0.0.1) and a clock that barely moves, so the
+ * per-minute budgets are lifted unless a suite sets its own; the rate-limit suites do.
+ */
+const UNLIMITED = { LOGIN_RATE_LIMIT: '1000000', SIGNUP_RATE_LIMIT: '1000000', MAIL_RATE_LIMIT: '1000000' }
 
 /** Builds the real app on a fresh database of `kind`; only the clock and hashing cost are test values. */
 export async function startTestApp(database: TestDatabase, options: TestAppOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'info', ...options.env })
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'info',
+    ...UNLIMITED,
+    // Redis is shared by every suite and run: each app gets keys of its own unless told otherwise.
+    REDIS_KEY_PREFIX: `test:${randomUUID()}:`,
+    ...options.env,
+  })
   const clock = new TestClock()
   const logs = new LogCapture()
   const logger = createLogger(config.logLevel, logs.stream)
-  const services = await openServices(config, { clock, logger, argon2: options.argon2 ?? TEST_ARGON2 })
+  const services = await openServices(config, {
+    clock,
+    logger,
+    argon2: options.argon2 ?? TEST_ARGON2,
+    mail: options.mail,
+  })
   const app = await buildApp(services)
   options.addRoutes?.(app)
   await app.ready()

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench [-- --long] [-- --database-url postgres://… [--redis-url redis://…]]`
+ *
+ * Builds, starts the production server (`node dist/main.js`, logging to a file) pinned to CPU 0,
+ * and measures issue 7's figures with autocannon processes pinned to CPU 1. Prints a table and the
+ * targets, and writes the whole result as JSON to bench/results/. See bench/README.md.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { describePinning, pinned, pinSelf } from './cpu.ts'
+import { runLoad, startLoad, type LoadResult } from './load.ts'
+import { watchNoise } from './noise.ts'
+import { checks, formatReport, type Figure, type Measurements } from './report.ts'
+import { CONNECTIONS, prepare } from './scenario.ts'
+import { build, BenchServer, ROOT } from './server.ts'
+
+const { values: options } = parseArgs({
+  options: {
+    long: { type: 'boolean', default: false },
+    'database-url': { type: 'string' },
+    'redis-url': { type: 'string' },
+    'no-build': { type: 'boolean', default: false },
+  },
+})
+const seconds = options.long ? 30 : 10
+
+/** The argon2id rate of the library call alone, on the server core (bench/argon2-rate.ts). */
+async function rawArgon2(): Promise<Measurements['argon2']> {
+  const [command, args] = pinned('server', process.execPath, [
+    '--import',
+    import.meta.resolve('tsx'),
+    join(ROOT, 'bench/argon2-rate.ts'),
+    String(options.long ? 30 : 9),
+  ])
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  if (code !== 0) throw new Error(`argon2-rate.ts exited with ${String(code)}`)
+  return JSON.parse(out) as Measurements['argon2']
+}
+
+async function main(): Promise<void> {
+  pinSelf()
+  if (!options['no-build']) build()
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
+  const databaseUrl = options['database-url'] ?? `sqlite:${join(dir, 'gatehouse.db')}`
+  const database = databaseUrl.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'
+  const context = [
+    `Gatehouse bench — ${new Date().toISOString()} — ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
+    `${database}${options['redis-url'] ? ' + Redis' : ''}, RS256, LOG_LEVEL=info to a file, ${CONNECTIONS} connections, ${seconds} s per figure`,
+    describePinning(),
+  ].join('\n')
+  process.stdout.write(`${context}\n`)
+
+  const serverOptions = { dir, logFile: join(dir, 'server.log'), databaseUrl, redisUrl: options['redis-url'] }
+  // The first start creates the schema and the signing key; the second is a restart.
+  const first = await BenchServer.start(serverOptions)
+  await first.stop()
+  const server = await BenchServer.start(serverOptions)
+  try {
+    const scenario = await prepare(server.url, seconds)
+    const measure = async (label: string, run: () => Promise<LoadResult>): Promise<Figure> => {
+      await server.sample()
+      process.stdout.write(`measuring ${label}…\n`)
+      const noise = watchNoise()
+      const cpuBefore = server.cpuSeconds()
+      const result = await run()
+      const cpuAfter = server.cpuSeconds()
+      const cpuMicros =
+        cpuBefore === undefined || cpuAfter === undefined || result.requests === 0
+          ? undefined
+          : ((cpuAfter - cpuBefore) * 1e6) / result.requests
+      return { label, load: result, server: await server.sample(), otherCpu: noise(), cpuMicros }
+    }
+    // Warm-up (JIT, caches), not reported.
+    await runLoad({ ...scenario.health, seconds: 2 })
+    await runLoad({ ...scenario.me, seconds: 2 })
+
+    const health = await measure('GET /health', () => runLoad(scenario.health))
+    const me = await measure('GET /me', () => runLoad(scenario.me))
+    process.stdout.write('measuring raw argon2id verify…\n')
+    const argon2 = await rawArgon2()
+    const login = await measure('POST /auth/login', () => runLoad(scenario.login))
+    const refresh = await measure('POST /auth/refresh', () => runLoad(scenario.refresh))
+    let storm: LoadResult | undefined
+    const meDuringStorm = await measure('GET /me during a login storm', async () => {
+      const flood = startLoad({ ...scenario.login, name: 'login storm', seconds: seconds + 4 })
+      await flood.started
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      const result = await runLoad({ ...scenario.me, name: 'GET /me during a login storm' })
+      storm = await flood.result
+      return result
+    })
+    if (!storm) throw new Error('the login storm did not report')
+    const after = await server.sample()
+
+    const measurements: Measurements = {
+      health,
+      me,
+      login,
+      refresh,
+      meDuringStorm,
+      storm,
+      argon2,
+      startupMs: { firstStart: first.startupMs, restart: server.startupMs },
+      rssAfterMb: after.rssMb,
+      peakRssMb: server.peakRssMb(),
+    }
+    process.stdout.write(`\n${formatReport(measurements, context)}\n`)
+    const resultsDir = join(ROOT, 'bench/results')
+    mkdirSync(resultsDir, { recursive: true })
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+    const file = join(
+      resultsDir,
+      `${stamp}-${database.toLowerCase()}${options['redis-url'] ? '-redis' : ''}.json`,
+    )
+    const result = { context, database, redis: options['redis-url'] !== undefined, seconds, measurements }
+    writeFileSync(file, `${JSON.stringify({ ...result, checks: checks(measurements) }, null, 2)}\n`)
+    process.stdout.write(`\nwritten to ${file}\n`)
+  } finally {
+    await server.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

@@ -1,0 +1,112 @@
+import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
+import { isoAt } from '../clock.ts'
+import { AppError, AuthenticationError } from '../http/errors.ts'
+import { enqueueMail } from '../mail/outbox.ts'
+import type { Services } from '../services.ts'
+import { identityKey } from '../users/identity.ts'
+import { findUserById, type UserRow } from '../users/repository.ts'
+import { verificationMail } from './mails.ts'
+import {
+  consumeToken,
+  invalidLinkToken,
+  issueToken,
+  lastIssuedAt,
+  newOneTimeToken,
+  voidTokens,
+} from './tokens.ts'
+
+/** A login refused for an unverified address mails a new link at most this often. */
+export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000
+
+/** Issues a verification token for the user's current address and queues the mail with its link. */
+async function sendVerificationMail(services: Services, userId: string): Promise<void> {
+  const { db, clock, config, mailer } = services
+  const token = newOneTimeToken()
+  const expiresAt = clock.now() + config.emailVerificationTtlSeconds * 1000
+  const mail = verificationMail(mailer, token, config.emailVerificationTtlSeconds)
+  await db.transaction().execute(async (trx) => {
+    await issueToken(trx, clock, 'email_verification', { userId }, token, expiresAt)
+    await enqueueMail(trx, clock, { userId }, { purpose: 'email_verification', ...mail, expiresAt })
+  })
+  mailer.notifyQueued()
+}
+
+/**
+ * `POST /auth/email/verify/request`: mails a link to the caller's address. An address that is
+ * already verified gets no mail (there is nothing to confirm) and the same `202`.
+ */
+export async function requestEmailVerification(
+  services: Services,
+  userId: string,
+  origin: RequestOrigin,
+): Promise<void> {
+  const user = await findUserById(services.db, userId)
+  if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  if (user.email_verified === 1) return
+  await sendVerificationMail(services, user.id)
+  await recordAuditEvent(services.db, services.clock, {
+    type: 'email_verification_requested',
+    userId: user.id,
+    origin,
+  })
+}
+
+/**
+ * `POST /auth/email/verify`: consumes the token (exactly once) and marks the address verified —
+ * the address the link was mailed to: if the account's address has changed since, the link proves
+ * nothing about the new one and is refused. Other outstanding verification links are voided.
+ */
+export async function verifyEmail(services: Services, token: string, origin: RequestOrigin): Promise<void> {
+  const { db, clock } = services
+  const userId = await db.transaction().execute(async (trx) => {
+    const used = await consumeToken(trx, clock, 'email_verification', token)
+    if (!used) return undefined
+    const updated = await trx
+      .updateTable('users')
+      .set({ email_verified: 1, updated_at: isoAt(clock.now()) })
+      .where('id', '=', used.userId)
+      .where('email_key', '=', identityKey(used.email))
+      .executeTakeFirst()
+    // Throwing rolls the consumption back with the rest.
+    if (updated.numUpdatedRows !== 1n) throw invalidLinkToken()
+    await voidTokens(trx, clock, used.userId, 'email_verification')
+    return used.userId
+  })
+  if (userId === undefined) throw invalidLinkToken()
+  await recordAuditEvent(db, clock, { type: 'email_verified', userId, origin })
+}
+
+/**
+ * With `REQUIRE_VERIFIED_EMAIL`, the login of an account whose address is not verified fails —
+ * after the right password only, like a disabled account, so a guesser learns nothing. Since the
+ * user cannot log in to ask for a link, the refusal mails one (at most every 5 minutes).
+ */
+export async function refuseUnverifiedLogin(
+  services: Services,
+  user: UserRow,
+  attemptedUsername: string,
+  origin: RequestOrigin,
+): Promise<never> {
+  const { db, clock, metrics } = services
+  metrics.loginFailed()
+  await recordAuditEvent(db, clock, {
+    type: 'login_failed',
+    userId: user.id,
+    origin,
+    data: { username: attemptedUsername.slice(0, 254), reason: 'email_not_verified' },
+  })
+  const last = await lastIssuedAt(db, user.id, 'email_verification')
+  if (last === undefined || clock.now() - last >= LOGIN_RESEND_INTERVAL_MS) {
+    await sendVerificationMail(services, user.id)
+    await recordAuditEvent(db, clock, {
+      type: 'email_verification_requested',
+      userId: user.id,
+      origin,
+      data: { trigger: 'login' },
+    })
+  }
+  throw new AppError(
+    'EMAIL_NOT_VERIFIED',
+    "This account's email address is not verified yet: follow the link we mailed to it.",
+  )
+}

@@ -1,0 +1,34 @@
+import { Type, type Static } from 'typebox'
+import { Email } from '../users/schemas.ts'
+
+const NewPassword = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description: '8 to 128 characters, not a common password, not the email address or username.',
+})
+const LinkToken = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  description: 'The `token` query parameter of the link in the mail.',
+})
+
+export const ChangePasswordBody = Type.Object(
+  {
+    current_password: Type.String({ minLength: 1, maxLength: 1024 }),
+    new_password: NewPassword,
+  },
+  { additionalProperties: false },
+)
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>
+
+export const ForgotPasswordBody = Type.Object({ email: Email }, { additionalProperties: false })
+export type ForgotPasswordBody = Static<typeof ForgotPasswordBody>
+
+export const ResetPasswordBody = Type.Object(
+  { token: LinkToken, new_password: NewPassword },
+  { additionalProperties: false },
+)
+export type ResetPasswordBody = Static<typeof ResetPasswordBody>
+
+export const VerifyEmailBody = Type.Object({ token: LinkToken }, { additionalProperties: false })
+export type VerifyEmailBody = Static<typeof VerifyEmailBody>

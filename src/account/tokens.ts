@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto'
+import { isoAt, type Clock } from '../clock.ts'
+import { recipientKey, type Recipient } from '../mail/outbox.ts'
+import { ValidationError } from '../http/errors.ts'
+import { hashRefreshToken, newRefreshToken } from '../sessions/refresh-tokens.ts'
+import type { Db } from '../storage/database.ts'
+import type { OneTimeTokenPurpose } from '../storage/schema.ts'
+
+/*
+ * Password-reset and email-verification tokens: 256 random bits, base64url, mailed in a link and
+ * stored only as SHA-256 — the same construction as refresh tokens, for the same reason (nothing
+ * to brute-force in a 256-bit secret, so a fast hash is right). Each is consumed at most once.
+ */
+export const newOneTimeToken = newRefreshToken
+export const hashOneTimeToken = hashRefreshToken
+
+/** A token that is unknown, expired, already used, or for something else: 422 naming `token`. */
+export const invalidLinkToken = (): ValidationError =>
+  new ValidationError([{ field: 'token', message: 'is invalid, expired or already used' }])
+
+export interface TokenHolder {
+  userId: string
+  /** The address the token was mailed to. */
+  email: string
+}
+
+/**
+ * Stores `token` for the active user `to` designates, valid until `expiresAt`. One
+ * `INSERT … SELECT … FROM users`, so that an unknown address costs the same statement and
+ * writes nothing. Returns the user's id, or undefined when there is no such user.
+ */
+export async function issueToken(
+  db: Db,
+  clock: Clock,
+  purpose: OneTimeTokenPurpose,
+  to: Recipient,
+  token: string,
+  expiresAt: number,
+): Promise<string | undefined> {
+  const [column, key] = recipientKey(to)
+  const row = await db
+    .insertInto('one_time_tokens')
+    .columns(['id', 'user_id', 'purpose', 'token_hash', 'email', 'created_at', 'expires_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('users')
+        .select((s) => [
+          s.val(randomUUID()).as('id'),
+          'users.id as user_id',
+          s.val(purpose).as('purpose'),
+          s.val(hashOneTimeToken(token)).as('token_hash'),
+          'users.email',
+          s.val(isoAt(clock.now())).as('created_at'),
+          s.val(isoAt(expiresAt)).as('expires_at'),
+        ])
+        .where(column, '=', key)
+        .where('users.disabled', '=', 0),
+    )
+    .returning('user_id')
+    .executeTakeFirst()
+  return row?.user_id
+}
+
+/** The holder of a token that could be consumed now, without consuming it. */
+export async function peekToken(
+  db: Db,
+  clock: Clock,
+  purpose: OneTimeTokenPurpose,
+  token: string,
+): Promise<TokenHolder | undefined> {
+  return db
+    .selectFrom('one_time_tokens')
+    .select(['user_id as userId', 'email'])
+    .where('token_hash', '=', hashOneTimeToken(token))
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', isoAt(clock.now()))
+    .executeTakeFirst()
+}
+
+/**
+ * Consumes a token: one compare-and-swap on `used_at`, so of any number of concurrent requests
+ * presenting it exactly one gets its holder; the others, and any later one, get undefined — as
+ * do an unknown token, one of another purpose and an expired one.
+ */
+export async function consumeToken(
+  db: Db,
+  clock: Clock,
+  purpose: OneTimeTokenPurpose,
+  token: string,
+): Promise<TokenHolder | undefined> {
+  const now = isoAt(clock.now())
+  return db
+    .updateTable('one_time_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', hashOneTimeToken(token))
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning(['user_id as userId', 'email'])
+    .executeTakeFirst()
+}
+
+/**
+ * Voids every unused token of `purpose` the user holds: after a reset or a password change no
+ * older reset link works, and after a verification no older verification link does.
+ */
+export async function voidTokens(
+  db: Db,
+  clock: Clock,
+  userId: string,
+  purpose: OneTimeTokenPurpose,
+): Promise<void> {
+  await db
+    .updateTable('one_time_tokens')
+    .set({ used_at: isoAt(clock.now()) })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute()
+}
+
+/** When the user's newest token of `purpose` was issued (ms), or undefined. */
+export async function lastIssuedAt(
+  db: Db,
+  userId: string,
+  purpose: OneTimeTokenPurpose,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('one_time_tokens')
+    .select('created_at')
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row ? Date.parse(row.created_at) : undefined
+}
+
+/** Deletes tokens past their expiry, used or not (maintenance). Returns how many. */
+export async function pruneOneTimeTokens(db: Db, clock: Clock): Promise<number> {
+  const result = await db
+    .deleteFrom('one_time_tokens')
+    .where('expires_at', '<', isoAt(clock.now()))
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { decodeJwt } from 'jose'
+import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, type TestApp } from '../support/harness.ts'
+import {
+  NEW_PASSWORD,
+  assertInvalidFields,
+  auditTypes,
+  bearer,
+  forgot,
+  login,
+  me,
+  refresh,
+} from '../mail/support.ts'
+
+function changePassword(t: TestApp, accessToken: string, body: Record<string, unknown>) {
+  return t.app.inject({ method: 'POST', url: '/me/password', headers: bearer(accessToken), payload: body })
+}
+
+await describeOnDatabases('POST /me/password', (ctx) => {
+  it('changes the password, ends every other session and keeps this one', async () => {
+    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
+    const third = (await login(ctx(), email, STRONG_PASSWORD)).json()
+
+    const response = await changePassword(ctx(), tokens.access_token, {
+      current_password: STRONG_PASSWORD,
+      new_password: NEW_PASSWORD,
+    })
+    assert.equal(response.statusCode, 204)
+    assert.equal(response.body, '')
+
+    assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200, 'this session stays')
+    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 200)
+    for (const session of [other, third]) {
+      assert.equal((await me(ctx(), session.access_token)).statusCode, 401)
+      assert.equal((await refresh(ctx(), session.refresh_token)).statusCode, 401)
+    }
+    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 401)
+    assert.equal((await login(ctx(), email, NEW_PASSWORD)).statusCode, 200)
+
+    const types = await auditTypes(ctx(), user.id)
+    assert.ok(types.includes('password_changed'))
+    const ended = await ctx()
+      .services.db.selectFrom('audit_events')
+      .select('data')
+      .where('user_id', '=', user.id)
+      .where('type', '=', 'sessions_ended')
+      .executeTakeFirstOrThrow()
+    const data = JSON.parse(ended.data)
+    assert.equal(data.reason, 'password_changed')
+    assert.deepEqual(
+      [...data.session_ids].sort(),
+      [decodeJwt(other.access_token).sid, decodeJwt(third.access_token).sid].sort(),
+    )
+  })
+
+  it('answers a wrong current password with 422 naming current_password, and changes nothing', async () => {
+    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
+    const response = await changePassword(ctx(), tokens.access_token, {
+      current_password: 'not my password at all',
+      new_password: NEW_PASSWORD,
+    })
+    assertInvalidFields(response, ['current_password'])
+    assert.equal((await me(ctx(), other.access_token)).statusCode, 200, 'no session ended')
+    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+    assert.ok((await auditTypes(ctx(), user.id)).includes('password_change_failed'))
+  })
+
+  it('holds the new password to the policy, and reports every problem at once', async () => {
+    const { email, tokens } = await signupAndLogin(ctx().app)
+    for (const weak of ['short', 'password123', email, 'x'.repeat(129)]) {
+      const response = await changePassword(ctx(), tokens.access_token, {
+        current_password: STRONG_PASSWORD,
+        new_password: weak,
+      })
+      assertInvalidFields(response, ['new_password'])
+    }
+    const both = await changePassword(ctx(), tokens.access_token, {
+      current_password: 'wrong guess here',
+      new_password: 'short',
+    })
+    assertInvalidFields(both, ['current_password', 'new_password'])
+    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+  })
+
+  it('voids the reset links mailed before the change', async () => {
+    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    assert.equal((await forgot(ctx(), email)).statusCode, 202)
+    const unused = () =>
+      ctx()
+        .services.db.selectFrom('one_time_tokens')
+        .select('id')
+        .where('user_id', '=', user.id)
+        .where('used_at', 'is', null)
+        .execute()
+    assert.equal((await unused()).length, 1)
+    await changePassword(ctx(), tokens.access_token, {
+      current_password: STRONG_PASSWORD,
+      new_password: NEW_PASSWORD,
+    })
+    assert.deepEqual(await unused(), [])
+  })
+
+  it('needs a bearer token and a well-formed body', async () => {
+    const anonymous = await ctx().app.inject({
+      method: 'POST',
+      url: '/me/password',
+      payload: { current_password: STRONG_PASSWORD, new_password: NEW_PASSWORD },
+    })
+    assert.equal(anonymous.statusCode, 401)
+    assert.equal(anonymous.json().error.code, 'AUTH_REQUIRED')
+    const { tokens } = await signupAndLogin(ctx().app)
+    assertInvalidFields(await changePassword(ctx(), tokens.access_token, {}), [
+      'current_password',
+      'new_password',
+    ])
+    assertInvalidFields(
+      await changePassword(ctx(), tokens.access_token, { current_password: 1, new_password: NEW_PASSWORD }),
+      ['current_password'],
+    )
+  })
+
+  it('never logs the passwords', () => {
+    const text = ctx().logs.text()
+    for (const secret of [STRONG_PASSWORD, NEW_PASSWORD, 'not my password at all']) {
+      assert.ok(!text.includes(secret), secret)
+    }
+  })
+})
