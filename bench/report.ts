@@ -1,6 +1,9 @@
 import type { LoadResult } from './load.ts'
 import type { ServerSample } from './server.ts'
 
+/** Bare `node:http` on the reference machine, quiet (PERFORMANCE.md). */
+export const BARE_NODE_RPS = 91_800
+
 /** The FastAPI tutorial service's `GET /me` on this kind of machine (issue 7's reference table). */
 export const FASTAPI_ME_RPS = 2300
 
@@ -31,6 +34,8 @@ export interface Measurements {
   meDuringStorm: Figure
   storm: LoadResult
   argon2: { how: string; opsPerSecond: number }[]
+  /** Bare `node:http` on the server core, just before the server starts. */
+  calibration: LoadResult
   /** The first start of a run creates the schema and signing key (on a new SQLite file); a restart does not. */
   startupMs: { firstStart: number; restart: number }
   rssAfterMb: number
@@ -123,6 +128,7 @@ export function formatReport(m: Measurements, context: string): string {
       rows,
     ),
     '',
+    `calibration: bare node:http ${n(m.calibration.rps)} req/s on the server core (${n((m.calibration.rps / BARE_NODE_RPS) * 100)} % of the quiet reference machine's ${BARE_NODE_RPS})`,
     `raw argon2id verify (server core, server parameters): ${argon2}`,
     `start-up to the first GET /health 200: ${n(m.startupMs.firstStart)} ms at the first start (schema, signing key), ${n(m.startupMs.restart)} ms at a restart`,
     `RSS after the run: ${n(m.rssAfterMb)} MB${m.peakRssMb === undefined ? '' : `, peak ${n(m.peakRssMb)} MB`}`,

@@ -43,6 +43,32 @@ async function rawArgon2(): Promise<Measurements['argon2']> {
   return JSON.parse(out) as Measurements['argon2']
 }
 
+/** Bare `node:http` on the server core: how fast the machine is right now (bench/bare-server.ts). */
+async function calibrate(seconds: number): Promise<LoadResult> {
+  const [command, args] = pinned('server', process.execPath, [
+    '--import',
+    import.meta.resolve('tsx'),
+    join(ROOT, 'bench/bare-server.ts'),
+  ])
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()))
+      child.once('exit', (code) => reject(new Error(`bare-server.ts exited with ${String(code)}`)))
+    })
+    return await runLoad({
+      name: 'bare node:http',
+      url,
+      path: '/health',
+      method: 'GET',
+      connections: CONNECTIONS,
+      seconds,
+    })
+  } finally {
+    child.kill('SIGTERM')
+  }
+}
+
 async function main(): Promise<void> {
   pinSelf()
   if (!options['no-build']) build()
@@ -56,6 +82,8 @@ async function main(): Promise<void> {
   ].join('\n')
   process.stdout.write(`${context}\n`)
 
+  process.stdout.write('measuring bare node:http (calibration)…\n')
+  const calibration = await calibrate(Math.min(seconds, 5))
   const serverOptions = { dir, logFile: join(dir, 'server.log'), databaseUrl, redisUrl: options['redis-url'] }
   // The first start creates the schema and the signing key; the second is a restart.
   const first = await BenchServer.start(serverOptions)
@@ -106,6 +134,7 @@ async function main(): Promise<void> {
       meDuringStorm,
       storm,
       argon2,
+      calibration,
       startupMs: { firstStart: first.startupMs, restart: server.startupMs },
       rssAfterMb: after.rssMb,
       peakRssMb: server.peakRssMb(),

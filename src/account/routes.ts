@@ -26,8 +26,7 @@ const ACCEPTED = {
  * | `POST /auth/email/verify/request` | bearer | yes (unless already verified) |
  * | `POST /auth/email/verify` | the token from the mail | no |
  *
- * The routes that send mail are the ones `MAIL_RATE_LIMIT` (per client address) covers; the
- * limiter of src/ratelimit/ is declared on them as a `preHandler`, like on `/auth/signup`.
+ * The two routes that send mail are limited to `MAIL_RATE_LIMIT` per client address.
  */
 export function accountRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -57,7 +56,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/password/forgot',
       {
-        // MAIL_RATE_LIMIT applies here (src/ratelimit/).
+        preHandler: services.limits.byAddress('mail'),
         schema: {
           tags: ['account'],
           summary: 'Mail a password-reset link',
@@ -67,7 +66,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
             'a single-use link to `PUBLIC_URL/reset-password?token=…`, valid for `PASSWORD_RESET_TTL` ' +
             '(30 minutes by default).',
           body: ForgotPasswordBody,
-          response: { ...ACCEPTED, ...errorResponses(...BODY_ERRORS) },
+          response: { ...ACCEPTED, ...errorResponses(...BODY_ERRORS, 'RATE_LIMITED') },
         },
       },
       async (request, reply) => {
@@ -101,7 +100,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
       '/auth/email/verify/request',
       {
         onRequest: guards.requireAuth,
-        // MAIL_RATE_LIMIT applies here (src/ratelimit/).
+        preHandler: services.limits.byAddress('mail'),
         schema: {
           tags: ['account'],
           summary: 'Mail a link that verifies your email address',
@@ -109,7 +108,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
             '`202` with an empty body. The link (`PUBLIC_URL/verify-email?token=…`) is single-use and valid for ' +
             '`EMAIL_VERIFICATION_TTL` (24 hours by default). An address that is already verified gets no mail.',
           security: BEARER_SECURITY,
-          response: { ...ACCEPTED, ...errorResponses(...BEARER_ERRORS) },
+          response: { ...ACCEPTED, ...errorResponses(...BEARER_ERRORS, 'RATE_LIMITED') },
         },
       },
       async (request, reply) => {

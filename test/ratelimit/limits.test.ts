@@ -255,3 +255,42 @@ describe('Rate limits shared through Redis', { skip: await sharedServicesSkip() 
     }
   })
 })
+
+await describeOnDatabases(
+  'Mail rate limit (MAIL_RATE_LIMIT=2)',
+  (ctx) => {
+    it('limits password-reset and verification mails per client address, known email or not', async () => {
+      const forgot = (email: string) =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/password/forgot',
+          remoteAddress: '198.51.100.60',
+          payload: { email },
+        })
+      assert.equal((await forgot(await newAccount(ctx()))).statusCode, 202)
+      assert.equal((await forgot(uniqueEmail())).statusCode, 202)
+      assertLimited(await forgot(uniqueEmail()), 30)
+      const { authorization } = await signupAndLogin(ctx().app)
+      const verify = () =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/email/verify/request',
+          remoteAddress: '198.51.100.60',
+          headers: { authorization },
+        })
+      assertLimited(await verify())
+      assert.equal(
+        (
+          await ctx().app.inject({
+            method: 'POST',
+            url: '/auth/email/verify/request',
+            remoteAddress: '198.51.100.61',
+            headers: { authorization },
+          })
+        ).statusCode,
+        202,
+      )
+    })
+  },
+  { env: { MAIL_RATE_LIMIT: '2' } },
+)
