@@ -32,7 +32,8 @@ export function bindToCurrentRequest(
   bindings: Record<string, unknown>,
 ): void {
   // Fastify gives every request its own child logger: bind in place rather than make another.
-  ;(request.log as Logger).setBindings(bindings)
+  // (Fastify's logger is pino, whose loggers have setBindings; Fastify's type does not say so.)
+  ;(request.log as unknown as Pick<Logger, 'setBindings'>).setBindings(bindings)
 }
 
 /**
