@@ -4,6 +4,7 @@ import { it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import {
   STRONG_PASSWORD,
+  USER_FIELDS,
   describeOnDatabases,
   signupAndLogin,
   uniqueEmail,
@@ -12,17 +13,6 @@ import {
 
 const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
-const USER_FIELDS = [
-  'created_at',
-  'disabled',
-  'email',
-  'email_verified',
-  'full_name',
-  'id',
-  'roles',
-  'updated_at',
-  'username',
-]
 
 interface User {
   id: string

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../support/harness.ts'
+import { STRONG_PASSWORD, USER_FIELDS, describeOnDatabases, uniqueEmail } from '../support/harness.ts'
 
 await describeOnDatabases('POST /auth/signup', (ctx) => {
   const signup = (payload: unknown) =>
@@ -16,17 +16,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
     })
     assert.equal(response.statusCode, 201)
     const user = response.json()
-    assert.deepEqual(Object.keys(user).sort(), [
-      'created_at',
-      'disabled',
-      'email',
-      'email_verified',
-      'full_name',
-      'id',
-      'roles',
-      'updated_at',
-      'username',
-    ])
+    assert.deepEqual(Object.keys(user).sort(), USER_FIELDS)
     assert.match(user.id, /^[0-9a-f-]{36}$/)
     assert.equal(user.email, email)
     assert.deepEqual(user.roles, ['user'])

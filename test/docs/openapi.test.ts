@@ -4,7 +4,7 @@ import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ERROR_CODES, ERROR_STATUS } from '../../src/http/errors.ts'
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts'
-import { startTestApp, stopTestApp, type TestApp } from '../support/harness.ts'
+import { USER_FIELDS, startTestApp, stopTestApp, type TestApp } from '../support/harness.ts'
 
 const repoRoot = path.resolve(import.meta.dirname, '../..')
 const contractPath = path.resolve(repoRoot, '../shared/API.md')
@@ -215,17 +215,7 @@ describe('GET /openapi.json', () => {
     assert.deepEqual(error?.required, ['code', 'message', 'request_id'])
     assert.deepEqual(allowedValues(error.properties!.code!).sort(), [...ERROR_CODES].sort())
 
-    assert.deepEqual(Object.keys(schemas.User?.properties ?? {}).sort(), [
-      'created_at',
-      'disabled',
-      'email',
-      'email_verified',
-      'full_name',
-      'id',
-      'roles',
-      'updated_at',
-      'username',
-    ])
+    assert.deepEqual(Object.keys(schemas.User?.properties ?? {}).sort(), USER_FIELDS)
     assert.deepEqual(Object.keys(schemas.TokenResponse?.properties ?? {}).sort(), [
       'access_token',
       'expires_in',

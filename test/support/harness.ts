@@ -143,6 +143,19 @@ export function uniqueEmail(prefix = 'user'): string {
 
 export const STRONG_PASSWORD = 'correct horse battery staple'
 
+/** The contract's User object, field names sorted. */
+export const USER_FIELDS = [
+  'created_at',
+  'disabled',
+  'email',
+  'email_verified',
+  'full_name',
+  'id',
+  'roles',
+  'updated_at',
+  'username',
+]
+
 /** Signs up and logs in a fresh user; returns the user and the token response. */
 export async function signupAndLogin(
   app: FastifyInstance,
