@@ -16,6 +16,8 @@ export interface Figure {
   otherCpu: number | undefined
   /** Server CPU time (all threads) per 2xx response, microseconds (Linux). */
   cpuMicros: number | undefined
+  /** Share of the figure's time the server spent collecting garbage. */
+  gcShare: number
 }
 
 export interface Check {
@@ -91,7 +93,7 @@ function table(header: string[], rows: string[][]): string {
 export function formatReport(m: Measurements, context: string): string {
   const figures = [m.health, m.me, m.login, m.refresh, m.meDuringStorm]
   const n = (value: number, digits = 0) => value.toFixed(digits)
-  const rows = figures.map(({ label, load, server, otherCpu, cpuMicros }) => [
+  const rows = figures.map(({ label, load, server, otherCpu, cpuMicros, gcShare }) => [
     label,
     n(load.rps),
     cpuMicros === undefined ? '?' : n(cpuMicros),
@@ -101,6 +103,7 @@ export function formatReport(m: Measurements, context: string): string {
     n(server.eventLoopDelayMs.p99, 2),
     n(server.eventLoopDelayMs.max, 1),
     n(server.rssMb),
+    n(gcShare * 100, 1),
     otherCpu === undefined ? '?' : n(otherCpu, 2),
   ])
   rows.push([
@@ -110,6 +113,7 @@ export function formatReport(m: Measurements, context: string): string {
     n(m.storm.p50, 1),
     n(m.storm.p99, 1),
     n(m.storm.errors),
+    '',
     '',
     '',
     '',
@@ -124,7 +128,19 @@ export function formatReport(m: Measurements, context: string): string {
     context,
     '',
     table(
-      ['figure', 'req/s', 'CPU µs/req', 'p50 ms', 'p99 ms', 'errors', 'loop p99 ms', 'loop max ms', 'RSS MB'],
+      [
+        'figure',
+        'req/s',
+        'CPU µs/req',
+        'p50 ms',
+        'p99 ms',
+        'errors',
+        'loop p99 ms',
+        'loop max ms',
+        'RSS MB',
+        'GC %',
+        'other CPU',
+      ],
       rows,
     ),
     '',
@@ -133,6 +149,7 @@ export function formatReport(m: Measurements, context: string): string {
     `start-up to the first GET /health 200: ${n(m.startupMs.firstStart)} ms at the first start (schema, signing key), ${n(m.startupMs.restart)} ms at a restart`,
     `RSS after the run: ${n(m.rssAfterMb)} MB${m.peakRssMb === undefined ? '' : `, peak ${n(m.peakRssMb)} MB`}`,
     'loop = event-loop delay beyond the 10 ms sampling interval (monitorEventLoopDelay, via /metrics)',
+    'GC % = share of the time the server spent collecting garbage during the figure',
     'CPU µs/req = server CPU time (every thread) per 2xx response: steadier than req/s on a busy machine',
     'other CPU = CPUs used by processes outside the bench meanwhile (0 on a quiet machine)',
     ...(noisy.length > 0

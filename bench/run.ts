@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   try {
     const scenario = await prepare(server.url, seconds)
     const measure = async (label: string, run: () => Promise<LoadResult>): Promise<Figure> => {
-      await server.sample()
+      const before = await server.sample()
       process.stdout.write(`measuring ${label}…\n`)
       const noise = watchNoise()
       const cpuBefore = server.cpuSeconds()
@@ -102,7 +102,9 @@ async function main(): Promise<void> {
         cpuBefore === undefined || cpuAfter === undefined || result.requests === 0
           ? undefined
           : ((cpuAfter - cpuBefore) * 1e6) / result.requests
-      return { label, load: result, server: await server.sample(), otherCpu: noise(), cpuMicros }
+      const after = await server.sample()
+      const gcShare = (after.gcSeconds - before.gcSeconds) / result.seconds
+      return { label, load: result, server: after, otherCpu: noise(), cpuMicros, gcShare }
     }
     // Warm-up (JIT, caches), not reported.
     await runLoad({ ...scenario.health, seconds: 2 })
@@ -124,6 +126,9 @@ async function main(): Promise<void> {
       return result
     })
     if (!storm) throw new Error('the login storm did not report')
+    // Logins queued when the storm's clients left are still being hashed: "after the run" is once
+    // the server has finished them and gone idle.
+    await server.idle()
     const after = await server.sample()
 
     const measurements: Measurements = {

@@ -20,6 +20,13 @@ export function build(): void {
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' })
 }
 
+/** Servers still running: stopped if the bench itself is stopped (Ctrl-C, kill) or fails. */
+const running = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGTERM')
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
 export interface ServerOptions {
   /** Working directory (no `.env` there, so a developer's settings cannot leak in). */
   dir: string
@@ -34,6 +41,8 @@ export interface ServerOptions {
 export interface ServerSample {
   eventLoopDelayMs: { p50: number; p99: number; max: number }
   rssMb: number
+  /** Time spent in garbage collection since the server started (prom-client's gc histogram). */
+  gcSeconds: number
 }
 
 export class BenchServer {
@@ -63,6 +72,8 @@ export class BenchServer {
     const [command, args] = pinned('server', process.execPath, [...(options.nodeArgs ?? []), MAIN])
     const began = performance.now()
     const child = spawn(command, args, { cwd: options.dir, env, stdio: ['ignore', log, log] })
+    running.add(child)
+    child.once('exit', () => running.delete(child))
     closeSync(log)
     const url = `http://127.0.0.1:${port}`
     let exited: string | undefined
@@ -91,6 +102,9 @@ export class BenchServer {
     return {
       eventLoopDelayMs: { p50: delay('p50'), p99: delay('p99'), max: delay('max') },
       rssMb: gauge('process_resident_memory_bytes') / 2 ** 20,
+      gcSeconds: [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="\w+"\} ([0-9.e+-]+)$/gm)]
+        .map((match) => Number(match[1]))
+        .reduce((sum, seconds) => sum + seconds, 0),
     }
   }
 
@@ -105,6 +119,17 @@ export class BenchServer {
       return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
     } catch {
       return undefined
+    }
+  }
+
+  /** Waits (at most 30 s) until the server uses under 2 % of a CPU over half a second. */
+  async idle(): Promise<void> {
+    const began = performance.now()
+    for (let before = this.cpuSeconds(); performance.now() - began < 30_000;) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const now = this.cpuSeconds()
+      if (before === undefined || now === undefined || now - before < 0.01) return
+      before = now
     }
   }
 

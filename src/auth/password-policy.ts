@@ -1,19 +1,31 @@
-import { dictionary } from '@zxcvbn-ts/language-common'
+import { createRequire } from 'node:module'
+import type * as LanguageCommon from '@zxcvbn-ts/language-common'
 import type { FieldProblem } from '../http/errors.ts'
 import { normalizePassword } from './passwords.ts'
 
 export const PASSWORD_MIN_LENGTH = 8
 export const PASSWORD_MAX_LENGTH = 128
 
+let commonPasswords: ReadonlySet<string> | undefined
+
 /**
  * ~18 000 passwords of 8+ characters from zxcvbn-ts' maintained list of the most common ones
- * (shorter ones fail the length rule anyway). Compared case-insensitively.
+ * (shorter ones fail the length rule anyway). Compared case-insensitively. Loaded at the first
+ * check, not at start-up, which it would slow down (and grow by megabytes) for every process.
  */
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
-  dictionary['passwords-common']
-    .filter((word) => word.length >= PASSWORD_MIN_LENGTH)
-    .map((word) => word.toLowerCase()),
-)
+function isCommonPassword(lowered: string): boolean {
+  if (!commonPasswords) {
+    const { dictionary } = createRequire(import.meta.url)(
+      '@zxcvbn-ts/language-common',
+    ) as typeof LanguageCommon
+    commonPasswords = new Set(
+      dictionary['passwords-common']
+        .filter((word) => word.length >= PASSWORD_MIN_LENGTH)
+        .map((word) => word.toLowerCase()),
+    )
+  }
+  return commonPasswords.has(lowered)
+}
 
 /**
  * NIST SP 800-63B §5.1.1.2: length limits, no composition rules, and a blocklist of common and
@@ -32,7 +44,7 @@ export function passwordProblems(
     return [{ field, message: `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long` }]
   }
   const lowered = normalized.toLowerCase()
-  if (COMMON_PASSWORDS.has(lowered)) {
+  if (isCommonPassword(lowered)) {
     return [{ field, message: 'is too common; choose a password that is not on lists of leaked passwords' }]
   }
   const email = context.email?.trim().toLowerCase()

@@ -1,7 +1,11 @@
-import { Ajv } from 'ajv'
+import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifyRequest } from 'fastify'
 import { AppError, ValidationError, type FieldProblem } from './errors.ts'
+
+/** Fastify's own serializer compiler (fast-json-stringify), which `registerValidation` defers. */
+const buildSerializers = SerializerSelector()
 
 /**
  * Bodies are validated strictly — JSON types as sent, no coercion — so `{"password": 123}` is a 422
@@ -9,7 +13,7 @@ import { AppError, ValidationError, type FieldProblem } from './errors.ts'
  * coerced to their declared types. Unknown body properties are removed, as FastAPI/pydantic do.
  * A schema may word its own failure with `x-error-message` (instead of quoting a regex at users).
  */
-function buildAjv(coerceTypes: boolean): Ajv {
+function buildAjv(coerceTypes: boolean, sharedSchemas: object[]): Ajv {
   const ajv = new Ajv({
     allErrors: true,
     verbose: true,
@@ -19,20 +23,42 @@ function buildAjv(coerceTypes: boolean): Ajv {
     strict: false,
   })
   addFormats.default(ajv, ['uuid', 'date-time'])
+  for (const schema of sharedSchemas) ajv.addSchema(schema)
   return ajv
 }
 
+/**
+ * Validators and serializers are compiled at a route's first use rather than at start-up, where
+ * compiling every route's schemas (and each error response's) took a third of the start-up time.
+ * The route tests reach every schema, so a broken one still fails the suite, not production.
+ */
 export function registerValidation(app: FastifyInstance, sharedSchemas: object[]): void {
-  const bodyAjv = buildAjv(false)
-  const textAjv = buildAjv(true)
-  for (const schema of sharedSchemas) {
-    bodyAjv.addSchema(schema)
-    textAjv.addSchema(schema)
-    app.addSchema(schema)
+  let ajvs: { body: Ajv; text: Ajv } | undefined
+  const ajvFor = (httpPart: string | undefined): Ajv => {
+    ajvs ??= { body: buildAjv(false, sharedSchemas), text: buildAjv(true, sharedSchemas) }
+    return httpPart === 'body' ? ajvs.body : ajvs.text
   }
-  const compiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object)
+  for (const schema of sharedSchemas) app.addSchema(schema)
+  const compiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+    let compiled: ValidateFunction | undefined
+    const validate = (data: unknown) => {
+      compiled ??= ajvFor(httpPart).compile(schema as object)
+      const valid = compiled(data)
+      validate.errors = compiled.errors // where Fastify reads a failure's details
+      return valid
+    }
+    validate.errors = undefined as ValidateFunction['errors']
+    return validate
+  }
   app.setValidatorCompiler(compiler)
+  const serializers = buildSerializers(
+    Object.fromEntries(sharedSchemas.map((schema) => [String((schema as { $id?: unknown }).$id), schema])),
+    {},
+  )
+  app.setSerializerCompiler(({ method, url, httpStatus, schema }) => {
+    let serialize: ((data: unknown) => string) | undefined
+    return (data) => (serialize ??= serializers({ method, url, httpStatus: httpStatus ?? '', schema }))(data)
+  })
   app.setSchemaErrorFormatter((errors) => new ValidationError(onePerField(errors.map(toFieldProblem))))
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import nodemailer from 'nodemailer'
+import type NodemailerModule from 'nodemailer'
 
 /** One mail, ready to hand to a transport. */
 export interface MailMessage {
@@ -23,6 +24,10 @@ export interface MailTransport {
   close(): void
 }
 
+/** nodemailer is loaded at the first mail, not at start-up, which it would slow down for every process. */
+const nodemailer = (): typeof NodemailerModule =>
+  createRequire(import.meta.url)('nodemailer') as typeof NodemailerModule
+
 /** RFC 3834 §5: no vacation or out-of-office replies to our mails. */
 const HEADERS = { 'Auto-Submitted': 'auto-generated' }
 
@@ -32,7 +37,7 @@ const HEADERS = { 'Auto-Submitted': 'auto-generated' }
  * fails one attempt quickly and the queue retries later, instead of holding the worker.
  */
 export function smtpTransport(url: string): MailTransport {
-  const transporter = nodemailer.createTransport({
+  const transporter = nodemailer().createTransport({
     url,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
@@ -57,10 +62,13 @@ export function smtpTransport(url: string): MailTransport {
  * service's user only, since a link in them is as good as a password until it is used.
  */
 export function outboxDirectoryTransport(dir: string): MailTransport {
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' })
+  let composer: ReturnType<typeof createComposer> | undefined
+  const createComposer = () =>
+    nodemailer().createTransport({ streamTransport: true, buffer: true, newline: 'windows' })
   return {
     kind: 'outbox-directory',
     async send(message) {
+      composer ??= createComposer()
       const info = await composer.sendMail({ ...message, headers: HEADERS })
       await mkdir(dir, { recursive: true, mode: 0o700 })
       const stamp = message.date
@@ -73,6 +81,6 @@ export function outboxDirectoryTransport(dir: string): MailTransport {
       await writeFile(partial, info.message, { mode: 0o600 })
       await rename(partial, join(dir, name))
     },
-    close: () => composer.close(),
+    close: () => composer?.close(),
   }
 }

@@ -1,4 +1,6 @@
-import { Redis, type Result } from 'ioredis'
+import { createRequire } from 'node:module'
+import type * as IoRedis from 'ioredis'
+import type { Redis, Result } from 'ioredis'
 import type { Logger } from 'pino'
 import { MemoryLimiterStore, type LimiterStore } from './store.ts'
 
@@ -8,6 +10,9 @@ declare module 'ioredis' {
     gatehouseAddFailure(key: string, ttlMs: number): Result<number, Context>
   }
 }
+
+/** ioredis is loaded only when Redis is configured: otherwise it costs start-up time and memory. */
+const loadIoRedis = (): typeof IoRedis => createRequire(import.meta.url)('ioredis') as typeof IoRedis
 
 /** The same GCRA step as `gcra()`, atomically in Redis. Returns the wait in ms (0: allowed). */
 const TAKE = `
@@ -48,7 +53,7 @@ export class RedisLimiterStore implements LimiterStore {
     private readonly logger: Logger,
   ) {
     this.prefix = `${keyPrefix}rl:`
-    this.redis = new Redis(url, {
+    this.redis = new (loadIoRedis().Redis)(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -1,6 +1,11 @@
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type * as IoRedis from 'ioredis'
 import type { Logger } from 'pino'
 import type { RevocationChannel } from './revocations.ts'
+
+type Redis = IoRedis.Redis
+/** ioredis is loaded only when Redis is configured: otherwise it costs start-up time and memory. */
+const loadIoRedis = (): typeof IoRedis => createRequire(import.meta.url)('ioredis') as typeof IoRedis
 
 /**
  * Revocations over Redis pub/sub: one connection publishes, one subscribes. The subscriber is
@@ -32,6 +37,7 @@ export class RedisRevocationChannel implements RevocationChannel {
     }
     // A publish waits for the first connection (a CLI publishes right after starting) but never
     // more than a second: the database already has the revocation.
+    const { Redis } = loadIoRedis()
     this.publisher = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: 1000 })
     // We subscribe ourselves on every (re)connect, so `healthy` turns true only once Redis confirms.
     this.subscriber = new Redis(url, { ...options, autoResubscribe: false })

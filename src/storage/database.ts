@@ -1,12 +1,16 @@
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely'
-import pg from 'pg'
+import type PgModule from 'pg'
 import type { DatabaseTarget } from '../config/config.ts'
 import type { Database } from './schema.ts'
 
 export type Db = Kysely<Database>
+
+/** `pg` is loaded only for PostgreSQL: on SQLite it would cost start-up time and memory for nothing. */
+const loadPg = (): typeof PgModule => createRequire(import.meta.url)('pg') as typeof PgModule
 
 /**
  * Opens the configured database. SQLite runs in WAL mode with foreign keys on; `synchronous=NORMAL`
@@ -27,7 +31,7 @@ export function openDatabase(target: DatabaseTarget): Db {
     )
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) })
   }
-  const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5000 })
+  const pool = new (loadPg().Pool)({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5000 })
   // A client losing its server must not crash the process: the query in flight, or the next one,
   // reports the failure (as 503 UNAVAILABLE), and the pool replaces the client.
   pool.on('error', () => undefined)
