@@ -1,6 +1,5 @@
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -10,7 +9,8 @@ import { TokenResponse } from './auth/schemas.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
 import { registerAccessLog } from './http/logging.ts'
 import { registerOpenApi } from './http/openapi.ts'
-import { registerRequestContext, requestIdFor } from './http/request-context.ts'
+import { requestIdFor } from './http/request-context.ts'
+import { registerResponseHeaders } from './http/security-headers.ts'
 import { ErrorEnvelope } from './http/schemas.ts'
 import { registerBodyTypeGuard, registerValidation } from './http/validation.ts'
 import { keyRoutes } from './keys/routes.ts'
@@ -46,7 +46,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  registerRequestContext(app)
+  registerResponseHeaders(app, {
+    // Swagger UI (/docs) runs its own inline bootstrap; everything else is JSON.
+    contentSecurityPolicy: {
+      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
+    },
+    hsts: config.production,
+  })
   registerAccessLog(app)
   services.metrics.register(app)
   registerErrorHandling(app)
@@ -54,13 +60,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerBodyTypeGuard(app)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
   await app.register(cookie)
-  await app.register(helmet, {
-    // Swagger UI (/docs) runs its own inline bootstrap; everything else is JSON.
-    contentSecurityPolicy: {
-      directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] },
-    },
-    hsts: config.production,
-  })
   // CORS is off unless origins are listed; they may send credentials (the refresh cookie).
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins)
@@ -76,10 +75,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       },
     })
   }
-  // Personal data and tokens must not sit in shared caches; routes that may be cached say so.
-  app.addHook('onSend', async (_request, reply) => {
-    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store')
-  })
   await registerOpenApi(app, config.roleScopes)
 
   const guards = createGuards(services.accessTokens, services.db)

@@ -2,7 +2,6 @@ import { refuseUnverifiedLogin } from '../account/email-verification.ts'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
 import { AppError, invalidCredentials } from '../http/errors.ts'
-import { currentLog } from '../http/request-context.ts'
 import type { Services } from '../services.ts'
 import {
   invalidRefreshToken,
@@ -74,7 +73,10 @@ export async function loginWithPassword(
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
     await updateUser(db, user.id, { passwordHash }, isoAt(clock.now()))
-    currentLog(services.logger).info({ user_id: user.id }, 'password hash upgraded to argon2id')
+    services.logger.info(
+      { request_id: origin.requestId, user_id: user.id },
+      'password hash upgraded to argon2id',
+    )
   }
   const roles = JSON.parse(user.roles) as string[]
   const session = await startSession(
