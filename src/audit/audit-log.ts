@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { isoAt, type Clock } from '../clock.ts'
 import { decodeCursor, toPage } from '../http/pagination.ts'
 import type { Db } from '../storage/database.ts'
+import { preparedQuery } from '../storage/prepared.ts'
 
 export const AUDIT_EVENT_TYPES = [
   'signup',
@@ -39,22 +40,22 @@ export interface AuditEvent {
   data?: Record<string, unknown>
 }
 
-/** Appends a security event. Written in the request, so an acknowledged action is always on record. */
-export async function recordAuditEvent(db: Db, clock: Clock, event: AuditEvent): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      id: randomUUID(),
-      type: event.type,
-      user_id: event.userId,
-      ip: event.origin.ip.slice(0, 64),
-      user_agent: event.origin.userAgent?.slice(0, 512) ?? null,
-      request_id: event.origin.requestId ?? null,
-      at: isoAt(clock.now()),
-      data: JSON.stringify(event.data ?? {}),
-    })
-    .execute()
-}
+// Every login writes one: built once (see preparedQuery).
+const insertAuditEvent = preparedQuery(
+  (
+    db,
+    row: {
+      id: string
+      type: string
+      user_id: string | null
+      ip: string
+      user_agent: string | null
+      request_id: string | null
+      at: string
+      data: string
+    },
+  ) => db.insertInto('audit_events').values(row),
+)
 
 export interface AuditEntry {
   id: string
@@ -103,4 +104,18 @@ export async function pruneAuditEvents(db: Db, clock: Clock, retentionSeconds: n
     .where('at', '<', isoAt(clock.now() - retentionSeconds * 1000))
     .executeTakeFirst()
   return Number(result.numDeletedRows)
+}
+
+/** Appends a security event. Written in the request, so an acknowledged action is always on record. */
+export async function recordAuditEvent(db: Db, clock: Clock, event: AuditEvent): Promise<void> {
+  await insertAuditEvent(db, {
+    id: randomUUID(),
+    type: event.type,
+    user_id: event.userId,
+    ip: event.origin.ip.slice(0, 64),
+    user_agent: event.origin.userAgent?.slice(0, 512) ?? null,
+    request_id: event.origin.requestId ?? null,
+    at: isoAt(clock.now()),
+    data: JSON.stringify(event.data ?? {}),
+  })
 }

@@ -4,6 +4,7 @@ import { isoAt } from '../clock.ts'
 import { AppError } from '../http/errors.ts'
 import type { Services } from '../services.ts'
 import type { Db } from '../storage/database.ts'
+import { preparedQuery } from '../storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.ts'
 
 type SessionServices = Pick<Services, 'db' | 'clock' | 'config' | 'revocations' | 'limits'>
@@ -31,6 +32,54 @@ export type EndReason =
 export const invalidRefreshToken = (): AppError =>
   new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
 
+// Logins and refreshes run these on every request: built once (see preparedQuery).
+const insertSession = preparedQuery(
+  (
+    db,
+    session: {
+      id: string
+      user_id: string
+      created_at: string
+      expires_at: string
+      user_agent: string | null
+      ip: string
+      scope: string
+    },
+  ) =>
+    db.insertInto('sessions').values({
+      ...session,
+      last_used_at: session.created_at,
+      revoked_at: null,
+      revoked_reason: null,
+    }),
+)
+const insertRefreshTokenRow = preparedQuery(
+  (
+    db,
+    token: { id: string; session_id: string; token_hash: string; created_at: string; expires_at: string },
+  ) => db.insertInto('refresh_tokens').values({ ...token, rotated_at: null, replaced_by: null }),
+)
+const selectRefreshToken = preparedQuery((db, { token_hash }: { token_hash: string }) =>
+  db
+    .selectFrom('refresh_tokens as t')
+    .innerJoin('sessions as s', 's.id', 't.session_id')
+    .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 's.user_id', 's.scope', 's.revoked_at'])
+    .select('s.expires_at as session_expires_at')
+    .where('t.token_hash', '=', token_hash),
+)
+/** The compare-and-swap: only a token not rotated yet is rotated, so one request wins. */
+const markRotated = preparedQuery(
+  (db, { id, rotated_at, replaced_by }: { id: string; rotated_at: string; replaced_by: string }) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at, replaced_by })
+      .where('id', '=', id)
+      .where('rotated_at', 'is', null),
+)
+const touchSession = preparedQuery((db, { id, last_used_at }: { id: string; last_used_at: string }) =>
+  db.updateTable('sessions').set({ last_used_at }).where('id', '=', id),
+)
+
 /**
  * Opens a session for a user who just proved their password, with its first refresh token.
  * Both rows are written in one transaction: there is never a session without a token.
@@ -48,21 +97,15 @@ export async function startSession(
   const refreshToken = newRefreshToken()
   const tokenExpiresAt = Math.min(now + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt)
   await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('sessions')
-      .values({
-        id: sessionId,
-        user_id: userId,
-        created_at: isoAt(now),
-        last_used_at: isoAt(now),
-        expires_at: isoAt(sessionExpiresAt),
-        revoked_at: null,
-        revoked_reason: null,
-        user_agent: origin.userAgent?.slice(0, 512) ?? null,
-        ip: origin.ip.slice(0, 64),
-        scope,
-      })
-      .execute()
+    await insertSession(trx, {
+      id: sessionId,
+      user_id: userId,
+      created_at: isoAt(now),
+      expires_at: isoAt(sessionExpiresAt),
+      user_agent: origin.userAgent?.slice(0, 512) ?? null,
+      ip: origin.ip.slice(0, 64),
+      scope,
+    })
     await insertRefreshToken(trx, sessionId, refreshToken, now, tokenExpiresAt)
   })
   return {
@@ -90,13 +133,7 @@ export async function rotateRefreshToken(
 ): Promise<IssuedRefreshToken> {
   const { db, clock, config } = services
   const now = clock.now()
-  const current = await db
-    .selectFrom('refresh_tokens as t')
-    .innerJoin('sessions as s', 's.id', 't.session_id')
-    .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 's.user_id', 's.scope', 's.revoked_at'])
-    .select('s.expires_at as session_expires_at')
-    .where('t.token_hash', '=', hashRefreshToken(presented))
-    .executeTakeFirst()
+  const [current] = (await selectRefreshToken(db, { token_hash: hashRefreshToken(presented) })).rows
   if (
     !current ||
     current.revoked_at !== null ||
@@ -116,19 +153,14 @@ export async function rotateRefreshToken(
     current.rotated_at === null &&
     (await db.transaction().execute(async (trx) => {
       const successorId = randomUUID()
-      const swap = await trx
-        .updateTable('refresh_tokens')
-        .set({ rotated_at: isoAt(now), replaced_by: successorId })
-        .where('id', '=', current.id)
-        .where('rotated_at', 'is', null)
-        .executeTakeFirst()
-      if (swap.numUpdatedRows !== 1n) return false
+      const swap = await markRotated(trx, {
+        id: current.id,
+        rotated_at: isoAt(now),
+        replaced_by: successorId,
+      })
+      if (swap.numAffectedRows !== 1n) return false
       await insertRefreshToken(trx, current.session_id, successor, now, successorExpiresAt, successorId)
-      await trx
-        .updateTable('sessions')
-        .set({ last_used_at: isoAt(now) })
-        .where('id', '=', current.session_id)
-        .execute()
+      await touchSession(trx, { id: current.session_id, last_used_at: isoAt(now) })
       return true
     }))
 
@@ -243,18 +275,13 @@ async function insertRefreshToken(
   expiresAt: number,
   id: string = randomUUID(),
 ): Promise<void> {
-  await db
-    .insertInto('refresh_tokens')
-    .values({
-      id,
-      session_id: sessionId,
-      token_hash: hashRefreshToken(token),
-      created_at: isoAt(now),
-      expires_at: isoAt(expiresAt),
-      rotated_at: null,
-      replaced_by: null,
-    })
-    .execute()
+  await insertRefreshTokenRow(db, {
+    id,
+    session_id: sessionId,
+    token_hash: hashRefreshToken(token),
+    created_at: isoAt(now),
+    expires_at: isoAt(expiresAt),
+  })
 }
 
 function secondsUntil(at: number, now: number): number {

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely'
 import type { Db } from '../storage/database.ts'
+import { preparedQuery } from '../storage/prepared.ts'
 import type { UsersTable } from '../storage/schema.ts'
 import { identityKey, looksLikeEmail } from './identity.ts'
 import type { User } from './schemas.ts'
@@ -52,18 +53,29 @@ export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
     .executeTakeFirstOrThrow()
 }
 
+const selectUserById = preparedQuery((db, { id }: { id: string }) =>
+  db.selectFrom('users').selectAll().where('id', '=', id),
+)
+
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  return (await selectUserById(db, { id })).rows[0]
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('email_key', '=', identityKey(email)).executeTakeFirst()
 }
 
+const selectUserByEmailKey = preparedQuery((db, { key }: { key: string }) =>
+  db.selectFrom('users').selectAll().where('email_key', '=', key),
+)
+const selectUserByUsernameKey = preparedQuery((db, { key }: { key: string }) =>
+  db.selectFrom('users').selectAll().where('username_key', '=', key),
+)
+
 /** The user a login name refers to: an email address, or else a username. */
 export async function findUserByLogin(db: Db, login: string): Promise<UserRow | undefined> {
-  const column = looksLikeEmail(login) ? 'email_key' : 'username_key'
-  return db.selectFrom('users').selectAll().where(column, '=', identityKey(login)).executeTakeFirst()
+  const select = looksLikeEmail(login) ? selectUserByEmailKey : selectUserByUsernameKey
+  return (await select(db, { key: identityKey(login) })).rows[0]
 }
 
 export interface UserChanges {
