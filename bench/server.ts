@@ -5,8 +5,19 @@ import { fileURLToPath } from 'node:url'
 import { pinned } from './cpu.ts'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
-/** The compiled entry point, as production runs it (`node dist/main.js`, not through npm). */
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+/**
+ * The production command — `npm start`'s, run without npm: `node`, its flags, the compiled entry
+ * point. Read from package.json so the bench measures what production runs.
+ */
+function productionCommand(): { nodeFlags: string[]; main: string } {
+  const { scripts } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string }
+  }
+  const [node, ...rest] = scripts.start.split(/\s+/)
+  const main = rest.pop()
+  if (node !== 'node' || main === undefined) throw new Error(`unexpected start script: ${scripts.start}`)
+  return { nodeFlags: rest, main: fileURLToPath(new URL(`../${main}`, import.meta.url)) }
+}
 const START_TIMEOUT_MS = 30_000
 /** prom-client samples the event loop with `monitorEventLoopDelay` at this resolution (its default). */
 const EVENT_LOOP_RESOLUTION_MS = 10
@@ -69,7 +80,12 @@ export class BenchServer {
       ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
     }
     const log = openSync(options.logFile, 'a')
-    const [command, args] = pinned('server', process.execPath, [...(options.nodeArgs ?? []), MAIN])
+    const { nodeFlags, main } = productionCommand()
+    const [command, args] = pinned('server', process.execPath, [
+      ...nodeFlags,
+      ...(options.nodeArgs ?? []),
+      main,
+    ])
     const began = performance.now()
     const child = spawn(command, args, { cwd: options.dir, env, stdio: ['ignore', log, log] })
     running.add(child)
