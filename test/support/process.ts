@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url'
 /** The real entry point, run from source through tsx exactly as `npm test` runs the suites. */
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
+/** What `npm run build` makes and `npm start` runs. */
+export const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
 // Generous: a child compiles through tsx and may generate a key pair, on a machine that may be busy.
 export const START_TIMEOUT_MS = 30_000
@@ -29,6 +31,8 @@ export interface GatehouseOptions {
   /** The working directory: where `./data/gatehouse.db` and `.env` live. Default: a fresh temp dir. */
   cwd?: string
   env?: ProcessEnv
+  /** Run the build in dist/ (`BUILT_MAIN`) instead of the source. */
+  built?: boolean
 }
 
 const live = new Set<ChildProcess>()
@@ -165,7 +169,7 @@ function spawnGatehouse(options: GatehouseOptions): GatehouseProcess {
   }
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(merged)) if (value !== undefined) env[name] = value
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+  const child = spawn(process.execPath, options.built === true ? [BUILT_MAIN] : ['--import', TSX, MAIN], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
