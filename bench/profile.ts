@@ -4,9 +4,11 @@
  * `node --cpu-prof`, then prints where the server's CPU time went (self time by function and by
  * package) and keeps the `.cpuprofile` in bench/results/profiles/ (open it in Chrome DevTools).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { SourceMap, type SourceMapPayload } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pinSelf } from './cpu.ts'
 import { runLoad, startLoad, type LoadSpec } from './load.ts'
@@ -15,7 +17,7 @@ import { build, BenchServer, ROOT } from './server.ts'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }
 }
 interface Profile {
   nodes: ProfileNode[]
@@ -65,12 +67,35 @@ function summarize(
   return [...totals].sort((a, b) => b[1] - a[1])
 }
 
+/**
+ * Where a frame's code came from: dist/ is one esbuild bundle per entry point, so its frames are
+ * mapped back through the bundle's source map to the package or source file they were bundled from.
+ */
+const sourceMaps = new Map<string, SourceMap | undefined>()
+function originalPosition(frame: ProfileNode['callFrame']): { url: string; line: number } {
+  if (!frame.url.startsWith(`file://${ROOT}dist/`)) return { url: frame.url, line: frame.lineNumber + 1 }
+  if (!sourceMaps.has(frame.url)) {
+    const file = fileURLToPath(`${frame.url}.map`)
+    sourceMaps.set(
+      frame.url,
+      existsSync(file)
+        ? new SourceMap(JSON.parse(readFileSync(file, 'utf8')) as SourceMapPayload)
+        : undefined,
+    )
+  }
+  const entry = sourceMaps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber)
+  if (!entry || !('originalSource' in entry)) return { url: frame.url, line: frame.lineNumber + 1 }
+  return { url: new URL(entry.originalSource, frame.url).href, line: entry.originalLine + 1 }
+}
+
 const where = (url: string) => url.replace(/^.*node_modules\//, '').replace(`file://${ROOT}`, '')
-const byFunction = (node: ProfileNode) =>
-  `${node.callFrame.functionName || '(anonymous)'} ${where(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`
+const byFunction = (node: ProfileNode) => {
+  const { url, line } = originalPosition(node.callFrame)
+  return `${node.callFrame.functionName || '(anonymous)'} ${where(url)}:${line}`
+}
 const byPackage = (node: ProfileNode) => {
-  const { url, functionName } = node.callFrame
-  if (url === '') return functionName
+  if (node.callFrame.url === '') return node.callFrame.functionName
+  const { url } = originalPosition(node.callFrame)
   return /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? url : where(url))
 }
 

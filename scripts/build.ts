@@ -44,5 +44,7 @@ await build({
   banner: {
     js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);",
   },
+  // For `node --enable-source-maps` stack traces and bench/profile.ts, which reads through the bundle.
+  sourcemap: true,
   logLevel: 'warning',
 })
