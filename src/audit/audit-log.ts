@@ -40,23 +40,6 @@ export interface AuditEvent {
   data?: Record<string, unknown>
 }
 
-// Every login writes one: built once (see preparedQuery).
-const insertAuditEvent = preparedQuery(
-  (
-    db,
-    row: {
-      id: string
-      type: string
-      user_id: string | null
-      ip: string
-      user_agent: string | null
-      request_id: string | null
-      at: string
-      data: string
-    },
-  ) => db.insertInto('audit_events').values(row),
-)
-
 export interface AuditEntry {
   id: string
   type: string
@@ -105,6 +88,23 @@ export async function pruneAuditEvents(db: Db, clock: Clock, retentionSeconds: n
     .executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+// Every login writes one: built once (see preparedQuery).
+const insertAuditEvent = preparedQuery(
+  (
+    db,
+    row: {
+      id: string
+      type: string
+      user_id: string | null
+      ip: string
+      user_agent: string | null
+      request_id: string | null
+      at: string
+      data: string
+    },
+  ) => db.insertInto('audit_events').values(row),
+)
 
 /** Appends a security event. Written in the request, so an acknowledged action is always on record. */
 export async function recordAuditEvent(db: Db, clock: Clock, event: AuditEvent): Promise<void> {

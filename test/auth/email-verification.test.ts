@@ -9,7 +9,7 @@ import {
   uniqueEmail,
   type TestApp,
 } from '../support/harness.ts'
-import { TestSmtpServer, tokenFromMail } from '../mail/smtp.ts'
+import { TestSmtpServer } from '../mail/smtp.ts'
 import {
   NEW_PASSWORD,
   RESET_PATH,
@@ -18,6 +18,7 @@ import {
   assertNotLogged,
   auditTypes,
   deliver,
+  deliverAndReadToken,
   forgot,
   login,
   me,
@@ -30,13 +31,8 @@ import {
 const smtp = await TestSmtpServer.start()
 
 /** Delivers what is queued and returns the token of the newest mail to `email` with a link to `path`. */
-async function tokenMailedTo(t: TestApp, email: string, path = VERIFY_PATH): Promise<string> {
-  const before = smtp.to(email).length
-  assert.equal((await deliver(t)).sent, 1)
-  const mails = smtp.to(email)
-  assert.equal(mails.length, before + 1)
-  return tokenFromMail(mails.at(-1)!, path)
-}
+const tokenMailedTo = (t: TestApp, email: string, path = VERIFY_PATH) =>
+  deliverAndReadToken(t, smtp, email, path)
 
 await describeOnDatabases(
   'POST /auth/email/verify/request and /auth/email/verify, through SMTP',

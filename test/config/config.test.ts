@@ -3,18 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { ConfigError, loadConfig, readEnvironment } from '../../src/config/config.ts'
+import { loadConfig, readEnvironment } from '../../src/config/config.ts'
 import { parseDuration } from '../../src/config/duration.ts'
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (error) {
-    assert.ok(error instanceof ConfigError)
-    return [...error.problems]
-  }
-  assert.fail('expected a ConfigError')
-}
+import { problemsOf } from '../support/config.ts'
 
 const SECRET = 'k3Y!9vQ#2mZ@7xR$4tW%8pL^6nB&1cF*0hJ'
 

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { describeDuration } from '../../src/account/mails.ts'
-import { ConfigError, loadConfig } from '../../src/config/config.ts'
+import { loadConfig } from '../../src/config/config.ts'
 import { Mailer, defaultOutboxDir, defaultPublicUrl } from '../../src/mail/mailer.ts'
 import { escapeHtml, renderMail } from '../../src/mail/templates.ts'
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env)
-  } catch (error) {
-    assert.ok(error instanceof ConfigError)
-    return [...error.problems]
-  }
-  assert.fail('expected a ConfigError')
-}
+import { problemsOf } from '../support/config.ts'
 
 describe('Mail configuration', () => {
   it('has defaults: 30 minutes for reset links, 24 hours for verification links, login without verification', () => {

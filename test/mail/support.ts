@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import type { KyselyPlugin } from 'kysely'
 import { deliverDueMail } from '../../src/mail/outbox.ts'
 import type { TestApp } from '../support/harness.ts'
+import { tokenFromMail, type TestSmtpServer } from './smtp.ts'
 
 export const RESET_PATH = '/reset-password'
 export const VERIFY_PATH = '/verify-email'
@@ -44,6 +45,24 @@ export function refresh(t: TestApp, refreshToken: string) {
 /** Runs the delivery the background worker would run, now. */
 export function deliver(t: TestApp) {
   return deliverDueMail(t.services)
+}
+
+/**
+ * Delivers what is queued — exactly one mail, which must reach `email` over SMTP (the server has it
+ * once the transport resolves: it answers 250 after storing it) — and returns the token of its link
+ * to `path`.
+ */
+export async function deliverAndReadToken(
+  t: TestApp,
+  smtp: TestSmtpServer,
+  email: string,
+  path: string,
+): Promise<string> {
+  const before = smtp.to(email).length
+  assert.equal((await deliver(t)).sent, 1)
+  const mails = smtp.to(email)
+  assert.equal(mails.length, before + 1)
+  return tokenFromMail(mails.at(-1)!, path)
 }
 
 /** A 422 VALIDATION_ERROR whose details name exactly `fields`. */

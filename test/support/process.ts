@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
 /** What `npm run build` makes and `npm start` runs. */
-export const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
+const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
 // Generous: a child compiles through tsx and may generate a key pair, on a machine that may be busy.
 export const START_TIMEOUT_MS = 30_000
