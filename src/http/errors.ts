@@ -6,6 +6,10 @@ export const ERROR_STATUS = {
   TOKEN_EXPIRED: 401,
   INVALID_CREDENTIALS: 401,
   INVALID_REFRESH_TOKEN: 401,
+  /** RFC 9470 step-up: the route needs `acr: "aal2"` or a more recent `auth_time` (second factors). */
+  INSUFFICIENT_USER_AUTHENTICATION: 401,
+  /** The right password for an account with a second factor; the error carries `mfa_token`. */
+  MFA_REQUIRED: 403,
   FORBIDDEN: 403,
   ACCOUNT_DISABLED: 403,
   /** An addition to the contract (README): `REQUIRE_VERIFIED_EMAIL` is on and the address is not. */
