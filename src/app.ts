@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { createGuards } from './auth/guard.ts'
+import { PASSWORD_POLICY_CHECK } from './auth/password-policy.ts'
 import { authRoutes } from './auth/routes.ts'
 import { TokenResponse } from './auth/schemas.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
@@ -56,7 +57,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerAccessLog(app)
   services.metrics.register(app)
   registerErrorHandling(app)
-  registerValidation(app, [ErrorEnvelope, User, TokenResponse])
+  registerValidation(app, [ErrorEnvelope, User, TokenResponse], [PASSWORD_POLICY_CHECK])
   registerBodyTypeGuard(app)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
   await app.register(cookie)

@@ -1,11 +1,6 @@
 import { Type, type Static } from 'typebox'
+import { NewPassword } from '../auth/schemas.ts'
 import { Email } from '../users/schemas.ts'
-
-const NewPassword = Type.String({
-  minLength: 1,
-  maxLength: 1024,
-  description: '8 to 128 characters, not a common password, not the email address or username.',
-})
 const LinkToken = Type.String({
   minLength: 1,
   maxLength: 256,

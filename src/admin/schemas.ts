@@ -21,7 +21,7 @@ export const UserPage = Type.Object(
   { title: 'UserPage' },
 )
 
-const RoleName = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })
+const RoleName = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.:-]{1,64}$' })
 
 export const AdminUpdateUserBody = Type.Object(
   {

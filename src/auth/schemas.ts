@@ -1,10 +1,18 @@
 import { Type, type Static } from 'typebox'
 import { Email, FullName, Username } from '../users/schemas.ts'
+import { PASSWORD_POLICY_CHECK } from './password-policy.ts'
 
 const Password = Type.String({
   minLength: 1,
   maxLength: 1024,
   description: '8 to 128 characters for a new password.',
+})
+/** A password being chosen: its general rules are checked with the rest of the body. */
+export const NewPassword = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  [PASSWORD_POLICY_CHECK.keyword]: true,
+  description: '8 to 128 characters, not a common password, not the email address or username.',
 })
 const LoginName = Type.String({ minLength: 1, maxLength: 254, description: 'Username or email address.' })
 const Scope = Type.String({
@@ -15,11 +23,7 @@ const Scope = Type.String({
 export const SignupBody = Type.Object(
   {
     email: Email,
-    password: Type.String({
-      minLength: 1,
-      maxLength: 1024,
-      description: '8 to 128 characters, not a common password.',
-    }),
+    password: NewPassword,
     username: Type.Optional(Username),
     full_name: Type.Optional(FullName),
   },

@@ -1,4 +1,11 @@
-import { Ajv, type ValidateFunction } from 'ajv'
+import {
+  Ajv,
+  str,
+  type AnySchemaObject,
+  type ErrorObject,
+  type FuncKeywordDefinition,
+  type ValidateFunction,
+} from 'ajv'
 import addFormats from 'ajv-formats'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifyRequest } from 'fastify'
@@ -8,12 +15,22 @@ import { AppError, ValidationError, type FieldProblem } from './errors.ts'
 const buildSerializers = SerializerSelector()
 
 /**
+ * A check of a string that a schema cannot express (e.g. the password policy), run as the keyword
+ * `keyword: true` alongside the others, so that a 422 names every invalid field at once.
+ */
+export interface StringCheck {
+  keyword: string
+  /** How the value fails, in words for the user; undefined when it passes. */
+  problem: (value: string) => string | undefined
+}
+
+/**
  * Bodies are validated strictly — JSON types as sent, no coercion — so `{"password": 123}` is a 422
  * rather than silently becoming "123". Query strings and path parameters arrive as text and are
  * coerced to their declared types. Unknown body properties are removed, as FastAPI/pydantic do.
  * A schema may word its own failure with `x-error-message` (instead of quoting a regex at users).
  */
-function buildAjv(coerceTypes: boolean, sharedSchemas: object[]): Ajv {
+function buildAjv(coerceTypes: boolean, sharedSchemas: object[], checks: readonly StringCheck[]): Ajv {
   const ajv = new Ajv({
     allErrors: true,
     verbose: true,
@@ -23,8 +40,62 @@ function buildAjv(coerceTypes: boolean, sharedSchemas: object[]): Ajv {
     strict: false,
   })
   addFormats.default(ajv, ['uuid', 'date-time'])
+  ajv.removeKeyword('pattern').addKeyword(patternWithinMaxLength)
+  for (const check of checks) ajv.addKeyword(stringCheckKeyword(check))
   for (const schema of sharedSchemas) ajv.addSchema(schema)
   return ajv
+}
+
+/**
+ * With `allErrors` every keyword of a schema runs, so a 64 KiB value would be matched against its
+ * `pattern` although `maxLength` has already refused it. Costly keywords (patterns, string checks)
+ * therefore skip a value that `maxLength` refuses; that failure alone is reported. `maxLength`
+ * counts code points, as ajv's own does.
+ */
+function exceedsMaxLength(value: string, parentSchema: AnySchemaObject): boolean {
+  const maxLength: unknown = parentSchema.maxLength
+  if (typeof maxLength !== 'number' || value.length <= maxLength) return false
+  let codePoints = 0
+  for (let i = 0; i < value.length; i += 1) {
+    const unit = value.charCodeAt(i)
+    // A high surrogate followed by a low one is a single code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i += 1
+    if (++codePoints > maxLength) return true
+  }
+  return false
+}
+
+/** JSON Schema's `pattern` (a `u` RegExp, unanchored), skipped for a value over its `maxLength`. */
+const patternWithinMaxLength: FuncKeywordDefinition = {
+  keyword: 'pattern',
+  type: 'string',
+  schemaType: 'string',
+  errors: false,
+  error: {
+    message: ({ schemaCode }: { schemaCode: unknown }) => str`must match pattern "${schemaCode as string}"`,
+  },
+  compile(pattern: string, parentSchema: AnySchemaObject) {
+    const regExp = new RegExp(pattern, 'u')
+    return (value: string) => exceedsMaxLength(value, parentSchema) || regExp.test(value)
+  },
+}
+
+function stringCheckKeyword({ keyword, problem }: StringCheck): FuncKeywordDefinition {
+  return {
+    keyword,
+    type: 'string',
+    schemaType: 'boolean',
+    compile(enabled: boolean, parentSchema: AnySchemaObject) {
+      const validate = (value: string): boolean => {
+        const message = enabled && !exceedsMaxLength(value, parentSchema) ? problem(value) : undefined
+        // Where ajv reads a failing keyword's errors; it adds the field's path to them.
+        validate.errors = message === undefined ? undefined : [{ keyword, message, params: {} }]
+        return message === undefined
+      }
+      validate.errors = undefined as Partial<ErrorObject>[] | undefined
+      return validate
+    },
+  }
 }
 
 /**
@@ -32,10 +103,14 @@ function buildAjv(coerceTypes: boolean, sharedSchemas: object[]): Ajv {
  * compiling every route's schemas (and each error response's) took a third of the start-up time.
  * The route tests reach every schema, so a broken one still fails the suite, not production.
  */
-export function registerValidation(app: FastifyInstance, sharedSchemas: object[]): void {
+export function registerValidation(
+  app: FastifyInstance,
+  sharedSchemas: object[],
+  checks: readonly StringCheck[] = [],
+): void {
   let ajvs: { body: Ajv; text: Ajv } | undefined
   const ajvFor = (httpPart: string | undefined): Ajv => {
-    ajvs ??= { body: buildAjv(false, sharedSchemas), text: buildAjv(true, sharedSchemas) }
+    ajvs ??= { body: buildAjv(false, sharedSchemas, checks), text: buildAjv(true, sharedSchemas, checks) }
     return httpPart === 'body' ? ajvs.body : ajvs.text
   }
   for (const schema of sharedSchemas) app.addSchema(schema)
