@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { principalOf, type Guards } from '../auth/guard.ts'
 import { originOf } from '../http/request-context.ts'
-import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import {
+  BEARER_ERRORS,
+  BEARER_SECURITY,
+  BODY_ERRORS,
+  SMALL_BODY_LIMIT_BYTES,
+  errorResponses,
+} from '../http/schemas.ts'
 import type { Services } from '../services.ts'
 import { requestEmailVerification, verifyEmail } from './email-verification.ts'
 import { changePassword, requestPasswordReset, resetPassword } from './password.ts'
@@ -33,6 +39,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/me/password',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         onRequest: guards.requireAuth,
         schema: {
           tags: ['users'],
@@ -56,6 +63,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/password/forgot',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         preHandler: services.limits.byAddress('mail'),
         schema: {
           tags: ['account'],
@@ -78,6 +86,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/password/reset',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         schema: {
           tags: ['account'],
           summary: 'Set a new password with the token from a reset mail',
@@ -120,6 +129,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/email/verify',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         schema: {
           tags: ['account'],
           summary: 'Verify your email address with the token from the mail',

@@ -4,7 +4,13 @@ import { listAuditEvents } from '../audit/audit-log.ts'
 import { principalOf, type Guards } from '../auth/guard.ts'
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.ts'
 import { originOf } from '../http/request-context.ts'
-import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import {
+  BEARER_ERRORS,
+  BEARER_SECURITY,
+  BODY_ERRORS,
+  SMALL_BODY_LIMIT_BYTES,
+  errorResponses,
+} from '../http/schemas.ts'
 import type { Services } from '../services.ts'
 import { UserRef } from '../users/schemas.ts'
 import {
@@ -62,6 +68,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
     app.patch(
       '/admin/users/:id',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         onRequest: adminOnly,
         schema: {
           ...common,

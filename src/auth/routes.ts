@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { OAuthError } from '../http/error-handler.ts'
 import { originOf } from '../http/request-context.ts'
-import { BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../http/schemas.ts'
 import type { Services } from '../services.ts'
 import { refreshCookieOf, setRefreshCookie } from '../sessions/cookie.ts'
 import { invalidRefreshToken } from '../sessions/service.ts'
@@ -30,6 +30,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/signup',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         preHandler: services.limits.byAddress('signup'),
         schema: {
           tags: ['auth'],
@@ -44,6 +45,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/login',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         config: { bodyTypes: ['json', 'form'] },
         schema: {
           tags: ['auth'],
@@ -69,6 +71,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/refresh',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         schema: {
           tags: ['auth'],
           summary: 'Exchange a refresh token for new tokens (rotation)',
@@ -94,6 +97,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/token',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         config: { bodyTypes: ['form'], oauthErrors: true },
         schema: {
           tags: ['auth'],

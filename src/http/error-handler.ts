@@ -11,7 +11,7 @@ declare module 'fastify' {
 
 /** Fastify's own failures, by their code, in the contract's terms. */
 const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'The request body is larger than 64 KiB.'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'The request body is larger than this route accepts.'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'The Content-Type is not supported here.'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['MALFORMED_REQUEST', 'The Content-Length does not match the body.'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['MALFORMED_REQUEST', 'The body is empty but the Content-Type says JSON.'],
@@ -21,7 +21,7 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
 const STATUS_FALLBACK: Record<number, [ErrorCode, string]> = {
   400: ['MALFORMED_REQUEST', 'The request could not be parsed.'],
   404: ['NOT_FOUND', 'The resource was not found.'],
-  413: ['PAYLOAD_TOO_LARGE', 'The request body is larger than 64 KiB.'],
+  413: ['PAYLOAD_TOO_LARGE', 'The request body is larger than this route accepts.'],
   415: ['UNSUPPORTED_MEDIA_TYPE', 'The Content-Type is not supported here.'],
 }
 

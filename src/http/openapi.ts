@@ -44,11 +44,22 @@ export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScop
       },
     },
     // The request body's media types come from the route's `bodyTypes`, the list the body-type guard
-    // enforces, so the document cannot offer JSON to a form-only route such as /auth/token.
+    // enforces, so the document cannot offer JSON to a form-only route such as /auth/token; a route's
+    // own body limit is named in its description.
     transform: ({ schema, url, route }) => {
       const bodyTypes = route.config?.bodyTypes
-      if (schema.body === undefined || bodyTypes === undefined) return { schema, url }
-      return { schema: { ...schema, consumes: bodyTypes.map((type) => MEDIA_TYPES[type]) }, url }
+      if (schema.body === undefined) return { schema, url }
+      const limit =
+        route.bodyLimit === undefined ? '' : `A body over ${route.bodyLimit / 1024} KiB is a \`413\`.`
+      const description = [schema.description, limit].filter((text) => text !== undefined && text !== '')
+      return {
+        schema: {
+          ...schema,
+          ...(description.length > 0 && { description: description.join(' ') }),
+          ...(bodyTypes !== undefined && { consumes: bodyTypes.map((type) => MEDIA_TYPES[type]) }),
+        },
+        url,
+      }
     },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) =>

@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { principalOf, type Guards } from '../auth/guard.ts'
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.ts'
-import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import {
+  BEARER_ERRORS,
+  BEARER_SECURITY,
+  BODY_ERRORS,
+  SMALL_BODY_LIMIT_BYTES,
+  errorResponses,
+} from '../http/schemas.ts'
 import type { Services } from '../services.ts'
 import { CreateTodoBody, ListTodosQuery, Todo, TodoPage, TodoParams, UpdateTodoBody } from './schemas.ts'
 import { createTodo, deleteTodo, getTodo, listTodos, updateTodo } from './service.ts'
@@ -40,6 +46,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
     app.post(
       '/todos',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         onRequest: guards.requireScope('todos:write'),
         schema: {
           ...common,
@@ -69,6 +76,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
     app.patch(
       '/todos/:id',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         onRequest: guards.requireScope('todos:write'),
         schema: {
           ...common,

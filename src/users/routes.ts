@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf, type Guards } from '../auth/guard.ts'
-import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import {
+  BEARER_ERRORS,
+  BEARER_SECURITY,
+  BODY_ERRORS,
+  SMALL_BODY_LIMIT_BYTES,
+  errorResponses,
+} from '../http/schemas.ts'
 import type { Services } from '../services.ts'
 import { UpdateMeBody, UserRef } from './schemas.ts'
 import { getUser, updateProfile } from './service.ts'
@@ -24,6 +30,7 @@ export function userRoutes(services: Services, guards: Guards): FastifyPluginAsy
     app.patch(
       '/me',
       {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
         onRequest: guards.requireAuth,
         schema: {
           tags: ['users'],
