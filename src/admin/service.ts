@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
+import { isKnownRole } from '../auth/scopes.ts'
 import { isoAt } from '../clock.ts'
 import { ValidationError, notFound } from '../http/errors.ts'
 import { decodeCursor, toPage } from '../http/pagination.ts'
@@ -76,7 +77,7 @@ export async function updateUserAsAdmin(
   const { db, clock, config } = services
   const before = await getUserById(services, id)
   const problems = []
-  const unknownRoles = (changes.roles ?? []).filter((role) => !(role in config.roleScopes))
+  const unknownRoles = (changes.roles ?? []).filter((role) => !isKnownRole(config.roleScopes, role))
   if (unknownRoles.length > 0) {
     problems.push({
       field: 'roles',

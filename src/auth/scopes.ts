@@ -1,8 +1,18 @@
 /** What each role may be granted (`ROLE_SCOPES`). */
 export type RoleScopes = Readonly<Record<string, readonly string[]>>
 
+/**
+ * Whether `ROLE_SCOPES` defines the role. Own properties only: `role in roleScopes` would also find
+ * `constructor`, `toString` or `__proto__` on every object's prototype.
+ */
+export function isKnownRole(roleScopes: RoleScopes, role: string): boolean {
+  return Object.hasOwn(roleScopes, role)
+}
+
 export function allowedScopes(roleScopes: RoleScopes, roles: readonly string[]): string[] {
-  return [...new Set(roles.flatMap((role) => roleScopes[role] ?? []))]
+  return [
+    ...new Set(roles.flatMap((role) => (isKnownRole(roleScopes, role) ? (roleScopes[role] ?? []) : []))),
+  ]
 }
 
 function splitScopes(scope: string | undefined): string[] {

@@ -2,6 +2,7 @@ import pino from 'pino'
 import { buildApp } from '../app.ts'
 import { updateUserAsAdmin } from '../admin/service.ts'
 import type { RequestOrigin } from '../audit/audit-log.ts'
+import { isKnownRole } from '../auth/scopes.ts'
 import { loadConfig, type Config } from '../config/config.ts'
 import { AppError } from '../http/errors.ts'
 import { createLogger } from '../http/logging.ts'
@@ -101,7 +102,7 @@ export async function usersCreate(
 ): Promise<void> {
   await withServices(config, async (services) => {
     const roles = rolesFrom(options.role)
-    const unknown = roles.filter((role) => !(role in config.roleScopes))
+    const unknown = roles.filter((role) => !isKnownRole(config.roleScopes, role))
     if (unknown.length > 0)
       throw new CommandError(
         `unknown role ${unknown.join(', ')}; known: ${Object.keys(config.roleScopes).join(', ')}`,

@@ -145,8 +145,8 @@ function commandHelp(command: Command): string {
 /** Runs one command line; returns the exit code (0 done, 1 failed, 2 wrong usage). */
 export async function runCli(argv: string[], output: Output, errors: Output): Promise<number> {
   const words = argv.filter((arg) => !arg.startsWith('-'))
-  const name = [`${words[0] ?? ''} ${words[1] ?? ''}`, words[0] ?? ''].find(
-    (candidate) => candidate in COMMANDS,
+  const name = [`${words[0] ?? ''} ${words[1] ?? ''}`, words[0] ?? ''].find((candidate) =>
+    Object.hasOwn(COMMANDS, candidate),
   )
   const command = name === undefined ? undefined : COMMANDS[name]
   if (name === undefined || command === undefined) {

@@ -283,20 +283,23 @@ function parseRoleScopes(raw: string | undefined, problems: string[]): Record<st
     problems.push(`ROLE_SCOPES: ${expected}; it is not valid JSON`)
     return { ...DEFAULT_ROLE_SCOPES }
   }
+  // Own properties only (`in` would find "constructor" on any object); and `__proto__`, which JSON
+  // makes an ordinary key, is refused: copying such an object by assignment would set its prototype.
   const valid =
     typeof parsed === 'object' &&
     parsed !== null &&
     !Array.isArray(parsed) &&
-    'user' in parsed &&
-    'admin' in parsed &&
+    Object.hasOwn(parsed, 'user') &&
+    Object.hasOwn(parsed, 'admin') &&
     Object.entries(parsed).every(
       ([role, scopes]) =>
         NAME.test(role) &&
+        role !== '__proto__' &&
         Array.isArray(scopes) &&
         scopes.every((scope) => typeof scope === 'string' && NAME.test(scope)),
     )
   if (!valid) {
-    problems.push(`ROLE_SCOPES: ${expected}; names are 1 to 64 letters, digits or . _ : -`)
+    problems.push(`ROLE_SCOPES: ${expected}; names are 1 to 64 letters, digits or . _ : -, not __proto__`)
     return { ...DEFAULT_ROLE_SCOPES }
   }
   return parsed as Record<string, string[]>

@@ -38,7 +38,10 @@ export function toAppError(error: unknown): AppError {
     )
   }
   const known =
-    (fastifyError.code !== undefined ? FASTIFY_ERRORS[fastifyError.code] : undefined) ??
+    // Own keys only: any library's error may carry a `code`, even one like "constructor".
+    (fastifyError.code !== undefined && Object.hasOwn(FASTIFY_ERRORS, fastifyError.code)
+      ? FASTIFY_ERRORS[fastifyError.code]
+      : undefined) ??
     (fastifyError.statusCode !== undefined ? STATUS_FALLBACK[fastifyError.statusCode] : undefined)
   if (known) return new AppError(known[0], known[1], { cause: error })
   if (isDatabaseUnavailable(error)) {

@@ -4,12 +4,12 @@ import type { FastifyInstance } from 'fastify'
 import type { RoleScopes } from '../auth/scopes.ts'
 import { MEDIA_TYPES } from './validation.ts'
 
-const SCOPE_DESCRIPTIONS: Record<string, string> = {
-  profile: 'Read and change your own account',
-  'todos:read': 'Read your todos',
-  'todos:write': 'Create, change and delete your todos',
-  admin: 'Administer users (admins only)',
-}
+const SCOPE_DESCRIPTIONS = new Map([
+  ['profile', 'Read and change your own account'],
+  ['todos:read', 'Read your todos'],
+  ['todos:write', 'Create, change and delete your todos'],
+  ['admin', 'Administer users (admins only)'],
+])
 
 /**
  * OpenAPI 3.1 generated from the route schemas, and Swagger UI at /docs whose Authorize button
@@ -19,7 +19,7 @@ export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScop
   const scopes = Object.fromEntries(
     [...new Set(Object.values(roleScopes).flat())].map((scope) => [
       scope,
-      SCOPE_DESCRIPTIONS[scope] ?? scope,
+      SCOPE_DESCRIPTIONS.get(scope) ?? scope,
     ]),
   )
   await app.register(swagger, {

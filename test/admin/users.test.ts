@@ -312,6 +312,29 @@ await describeOnDatabases(
       assert.equal((await auditOf(ctx(), user.id)).filter((e) => e.type === 'role_changed').length, 0)
     })
 
+    it('refuses the names every object inherits (constructor, __proto__, hasOwnProperty, toString) as roles with 422', async () => {
+      const token = await adminLogin(ctx())
+      const { user } = await signupAndLogin(ctx().app)
+      const before = await storedUser(ctx(), user.id)
+      for (const role of ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf']) {
+        assertValidationError(await patchUser(ctx(), token, user.id, { roles: ['user', role] }), 'roles')
+      }
+      assert.deepEqual(await storedUser(ctx(), user.id), before)
+    })
+
+    it('grants no scope for an inherited name found among the stored roles', async () => {
+      const { user, email, password } = await signupAndLogin(ctx().app)
+      await ctx()
+        .services.db.updateTable('users')
+        .set({ roles: JSON.stringify(['user', 'constructor', '__proto__', 'hasOwnProperty']) })
+        .where('id', '=', user.id)
+        .execute()
+      const tokens = await login(ctx(), email, password)
+      assert.equal(tokens.scope, 'profile todos:read todos:write')
+      const refreshed = await refresh(ctx(), tokens.refresh_token)
+      assert.equal(refreshed.json().scope, 'profile todos:read todos:write')
+    })
+
     it('renames with full_name, and null clears it', async () => {
       const token = await adminLogin(ctx())
       const user = await signup(ctx(), { email: uniqueEmail() })

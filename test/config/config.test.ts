@@ -168,6 +168,29 @@ describe('Configuration', () => {
     }
   })
 
+  it('finds ROLE_SCOPES roles by own keys only, and refuses a __proto__ role', () => {
+    const problems = problemsOf({
+      ROLE_SCOPES: '{"__proto__": ["admin"], "user": ["profile"], "admin": ["admin"]}',
+    })
+    assert.ok(
+      problems.some((p) => p.startsWith('ROLE_SCOPES:')),
+      problems.join(' | '),
+    )
+    const inherited = problemsOf({ ROLE_SCOPES: '{"constructor": ["profile"], "admin": ["admin"]}' })
+    assert.ok(
+      inherited.some((p) => p.startsWith('ROLE_SCOPES:')),
+      'no "user" role: refused',
+    )
+    const { roleScopes } = loadConfig({
+      ROLE_SCOPES: '{"user": ["profile"], "admin": ["admin"], "constructor": ["profile"]}',
+    })
+    assert.deepEqual(
+      roleScopes.constructor,
+      ['profile'],
+      'an own key named constructor is a role like any other',
+    )
+  })
+
   it('needs ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     assert.match(problemsOf({ ADMIN_EMAIL: 'a@b.co' })[0]!, /ADMIN_EMAIL, ADMIN_PASSWORD/)
   })
