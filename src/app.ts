@@ -17,6 +17,7 @@ import { registerBodyTypeGuard, registerValidation } from './http/validation.ts'
 import { keyRoutes } from './keys/routes.ts'
 import { operationsRoutes } from './ops/routes.ts'
 import type { Services } from './services.ts'
+import { NORMALIZED_EMAIL_CHECK } from './users/identity.ts'
 import { User } from './users/schemas.ts'
 import { userRoutes } from './users/routes.ts'
 import { sessionRoutes } from './sessions/routes.ts'
@@ -57,7 +58,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerAccessLog(app)
   services.metrics.register(app)
   registerErrorHandling(app)
-  registerValidation(app, [ErrorEnvelope, User, TokenResponse], [PASSWORD_POLICY_CHECK])
+  registerValidation(
+    app,
+    [ErrorEnvelope, User, TokenResponse],
+    [PASSWORD_POLICY_CHECK, NORMALIZED_EMAIL_CHECK],
+  )
   registerBodyTypeGuard(app)
   await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES })
   await app.register(cookie)

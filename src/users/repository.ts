@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely'
 import type { Db } from '../storage/database.ts'
 import { preparedQuery } from '../storage/prepared.ts'
 import type { UsersTable } from '../storage/schema.ts'
-import { identityKey, looksLikeEmail } from './identity.ts'
+import { identityKey, looksLikeEmail, normalizeEmail } from './identity.ts'
 import type { User } from './schemas.ts'
 
 export type UserRow = Selectable<UsersTable>
@@ -31,13 +31,16 @@ export function toUser(row: UserRow): User {
   }
 }
 
-/** Inserts a user; a taken email or username surfaces as the database's unique violation. */
+/**
+ * Inserts a user, the email address normalised (`normalizeEmail`); a taken email or username
+ * surfaces as the database's unique violation.
+ */
 export async function insertUser(db: Db, user: NewUser): Promise<UserRow> {
   return db
     .insertInto('users')
     .values({
       id: user.id,
-      email: user.email.trim(),
+      email: normalizeEmail(user.email),
       email_key: identityKey(user.email),
       username: user.username,
       username_key: user.username === null ? null : identityKey(user.username),

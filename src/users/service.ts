@@ -4,6 +4,7 @@ import { isoAt } from '../clock.ts'
 import { AppError, AuthenticationError, ValidationError } from '../http/errors.ts'
 import type { Services } from '../services.ts'
 import { isUniqueViolation } from '../storage/database.ts'
+import { EMAIL_PROBLEM, isStorableEmail } from './identity.ts'
 import { findUserByEmail, findUserById, insertUser, toUser, updateUser } from './repository.ts'
 import type { UpdateMeBody, User } from './schemas.ts'
 
@@ -18,12 +19,18 @@ export interface NewAccount {
 const accountExists = (cause?: unknown) =>
   new AppError('ACCOUNT_EXISTS', 'An account with this email or username already exists.', { cause })
 
-/** Creates an account after checking the password policy. A taken email or username is a 409. */
+/**
+ * Creates an account after checking the password policy and the address as it will be stored
+ * (normalised). A taken email or username is a 409.
+ */
 export async function createAccount(
   services: Pick<Services, 'db' | 'clock' | 'hasher'>,
   account: NewAccount,
 ): Promise<User> {
-  const problems = passwordProblems(account.password, account)
+  const problems = [
+    ...(isStorableEmail(account.email) ? [] : [{ field: 'email', message: EMAIL_PROBLEM }]),
+    ...passwordProblems(account.password, account),
+  ]
   if (problems.length > 0) throw new ValidationError(problems)
   const passwordHash = await services.hasher.hash(account.password)
   try {
