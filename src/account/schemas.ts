@@ -7,10 +7,19 @@ const LinkToken = Type.String({
   description: 'The `token` query parameter of the link in the mail.',
 })
 
+/*
+ * The current password can only be checked once the body is valid, so here the policy runs in the
+ * service beside that check (a wrong current and a weak new password are one 422 naming both),
+ * and an empty current password is simply not the current one.
+ */
 export const ChangePasswordBody = Type.Object(
   {
-    current_password: Type.String({ minLength: 1, maxLength: 1024 }),
-    new_password: NewPassword,
+    current_password: Type.String({ maxLength: 1024 }),
+    new_password: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: '8 to 128 characters, not a common password, not the email address or username.',
+    }),
   },
   { additionalProperties: false },
 )
