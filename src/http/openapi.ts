@@ -47,15 +47,14 @@ export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScop
     // enforces, so the document cannot offer JSON to a form-only route such as /auth/token; a route's
     // own body limit is named in its description.
     transform: ({ schema, url, route }) => {
-      const bodyTypes = route.config?.bodyTypes
       if (schema.body === undefined) return { schema, url }
-      const limit =
-        route.bodyLimit === undefined ? '' : `A body over ${route.bodyLimit / 1024} KiB is a \`413\`.`
-      const description = [schema.description, limit].filter((text) => text !== undefined && text !== '')
+      const bodyTypes = route.config?.bodyTypes
+      const limit = route.bodyLimit && `A body over ${route.bodyLimit / 1024} KiB is a \`413\`.`
+      const description = [schema.description, limit].filter((text) => text !== undefined).join(' ')
       return {
         schema: {
           ...schema,
-          ...(description.length > 0 && { description: description.join(' ') }),
+          ...(description !== '' && { description }),
           ...(bodyTypes !== undefined && { consumes: bodyTypes.map((type) => MEDIA_TYPES[type]) }),
         },
         url,
