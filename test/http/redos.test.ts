@@ -173,6 +173,36 @@ await describeOnDatabases(
       })
     }
 
+    it(`answers 64 KiB adversarial Authorization, X-Request-ID and Cookie headers in under ${CPU_BOUND_MS} ms of CPU`, async () => {
+      const slow: string[] = []
+      for (const [shape, value] of adversarialValues(64 * 1024)) {
+        for (const request of [
+          { method: 'GET' as const, url: '/me', headers: { authorization: `Bearer ${value}` } },
+          {
+            method: 'GET' as const,
+            url: '/me',
+            headers: { authorization: `Bearer ${'a'.repeat(64 * 1024)}=${' '.repeat(16)}!` },
+          },
+          { method: 'GET' as const, url: '/me', headers: { 'x-request-id': value } },
+          {
+            method: 'POST' as const,
+            url: '/auth/refresh',
+            headers: { cookie: `gatehouse_refresh=${value}` },
+          },
+        ]) {
+          const what = `${request.method} ${request.url} ${Object.keys(request.headers).join()} = ${shape}`
+          await ctx().app.inject(request)
+          const started = process.cpuUsage()
+          const response = await ctx().app.inject(request)
+          const used = process.cpuUsage(started)
+          assertErrorBody(response, what)
+          const ms = (used.user + used.system) / 1000
+          if (ms >= CPU_BOUND_MS) slow.push(`${what}: ${ms.toFixed(1)} ms`)
+        }
+      }
+      assert.deepEqual(slow, [])
+    })
+
     it('answers a 16 KiB body with 413 PAYLOAD_TOO_LARGE on a small-body route, 64 KiB being the limit elsewhere', async () => {
       const response = await ctx().app.inject({
         method: 'POST',
