@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { NewPassword } from '../auth/schemas.ts'
 import { Email } from '../users/schemas.ts'
+
 const LinkToken = Type.String({
   minLength: 1,
   maxLength: 256,
