@@ -56,7 +56,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/password/forgot',
       {
-        preHandler: services.limits.byAddress('mail'),
+        onRequest: services.limits.byAddress('mail'),
         schema: {
           tags: ['account'],
           summary: 'Mail a password-reset link',
@@ -99,8 +99,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/email/verify/request',
       {
-        onRequest: guards.requireAuth,
-        preHandler: services.limits.byAddress('mail'),
+        onRequest: [services.limits.byAddress('mail'), guards.requireAuth],
         schema: {
           tags: ['account'],
           summary: 'Mail a link that verifies your email address',

@@ -30,7 +30,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/signup',
       {
-        preHandler: services.limits.byAddress('signup'),
+        onRequest: services.limits.byAddress('signup'),
         schema: {
           tags: ['auth'],
           summary: 'Create an account',
@@ -44,6 +44,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/login',
       {
+        onRequest: services.limits.byAddress('login'),
         config: { bodyTypes: ['json', 'form'] },
         schema: {
           tags: ['auth'],
@@ -94,6 +95,8 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/token',
       {
+        // The grant is only known once the body is parsed: every request counts as a login attempt.
+        onRequest: services.limits.byAddress('login'),
         config: { bodyTypes: ['form'], oauthErrors: true },
         schema: {
           tags: ['auth'],

@@ -128,10 +128,18 @@ export interface MailOutboxTable {
   last_error: string | null
 }
 
+/** Where each account last logged in from, by network (IPv4 /24, IPv6 /64). */
+export interface LoginPlacesTable {
+  user_id: string
+  network: string
+  last_login_at: string
+}
+
 export interface Database {
   users: UsersTable
   one_time_tokens: OneTimeTokensTable
   mail_outbox: MailOutboxTable
+  login_places: LoginPlacesTable
   revoked_sessions: RevokedSessionsTable
   todos: TodosTable
   audit_events: AuditEventsTable
