@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { AccessTokens } from './auth/access-tokens.ts'
 import { PRODUCTION_ARGON2, PasswordHasher, type Argon2Params } from './auth/passwords.ts'
+import type { QueueBounds } from './auth/semaphore.ts'
 import { systemClock, type Clock } from './clock.ts'
 import type { Config } from './config/config.ts'
 import { createLogger } from './http/logging.ts'
@@ -40,14 +41,16 @@ export interface ServiceOverrides {
   clock?: Clock
   logger?: Logger
   argon2?: Argon2Params
+  /** Hashing threads and the bounds of their queue (default: one per core, `HashingThreads`'s bounds). */
+  hashing?: { concurrency: number; queue: QueueBounds }
   /** Where `.eml` files go without `SMTP_URL` (default: `outbox/` beside the SQLite file). */
   mail?: MailerOptions
 }
 
 /**
  * Opens the database, applies migrations, loads (or creates) signing keys and ensures the
- * configured admin. Only the clock, the logger's destination, the hashing cost and where mail goes
- * are replaceable.
+ * configured admin. Only the clock, the logger's destination, the hashing cost and queue, and where
+ * mail goes are replaceable.
  */
 export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock
@@ -76,7 +79,11 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       logger,
       keys,
       accessTokens: new AccessTokens(keys, revocations, config, clock),
-      hasher: await PasswordHasher.create(overrides.argon2 ?? PRODUCTION_ARGON2),
+      hasher: await PasswordHasher.create(
+        overrides.argon2 ?? PRODUCTION_ARGON2,
+        overrides.hashing?.concurrency,
+        overrides.hashing?.queue,
+      ),
       metrics: new Metrics(),
       revocations,
       limits: new RateLimits(limiterStore, config, clock, db),

@@ -3,6 +3,7 @@ import { passwordProblems } from '../auth/password-policy.ts'
 import { isoAt } from '../clock.ts'
 import { AuthenticationError, ValidationError, type FieldProblem } from '../http/errors.ts'
 import { enqueueMail } from '../mail/outbox.ts'
+import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../ratelimit/limits.ts'
 import type { Services } from '../services.ts'
 import { endSessions } from '../sessions/service.ts'
 import { identityKey } from '../users/identity.ts'
@@ -21,8 +22,10 @@ import {
 /**
  * `POST /me/password`. The current password proves it is the account's owner at the keyboard,
  * not someone holding a stolen access token; a wrong one is a 422 naming `current_password` (the
- * caller is authenticated, so 401 would wrongly say the token is bad). Every other session ends;
- * the one that made the change stays. Unused reset links die with the old password.
+ * caller is authenticated, so 401 would wrongly say the token is bad). The check is limited like a
+ * login (a per-user budget and the failed-login throttle, see `RateLimits`), and five wrong ones in
+ * a row end the session that sent them. On success every other session ends; the one that made
+ * the change stays. Unused reset links die with the old password.
  */
 export async function changePassword(
   services: Services,
@@ -30,25 +33,18 @@ export async function changePassword(
   body: ChangePasswordBody,
   origin: RequestOrigin,
 ): Promise<void> {
-  const { db, clock, hasher } = services
+  const { db, clock, hasher, limits } = services
   const user = await findUserById(db, principal.userId)
   if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  const attempt = await limits.beforePasswordChange(user.id, origin)
   const check = await hasher.verify(user.password_hash, body.current_password)
+  if (check.ok) await limits.afterRightCurrentPassword(attempt, principal.sessionId)
+  else await refuseWrongCurrentPassword(services, attempt, principal.sessionId)
   const problems: FieldProblem[] = [
     ...(check.ok ? [] : [{ field: 'current_password', message: 'is not the current password' }]),
     ...passwordProblems(body.new_password, user, 'new_password'),
   ]
-  if (problems.length > 0) {
-    if (!check.ok) {
-      await recordAuditEvent(db, clock, {
-        type: 'password_change_failed',
-        userId: user.id,
-        origin,
-        data: { reason: 'wrong_current_password' },
-      })
-    }
-    throw new ValidationError(problems)
-  }
+  if (problems.length > 0) throw new ValidationError(problems)
   const passwordHash = await hasher.hash(body.new_password)
   await db.transaction().execute(async (trx) => {
     await trx
@@ -71,6 +67,29 @@ export async function changePassword(
     origin,
     data: { session_id: principal.sessionId, sessions_ended: ended.length },
   })
+}
+
+/**
+ * A wrong current password is a failed login (the throttle counts it against the account from
+ * this network). Whoever holds the token cannot guess on: the 5th wrong one in a row through one
+ * session ends that session, so the guesser needs the password to log in again.
+ */
+async function refuseWrongCurrentPassword(
+  services: Services,
+  attempt: PasswordAttempt,
+  sessionId: string,
+): Promise<void> {
+  const { db, clock, limits } = services
+  const wrong = await limits.afterWrongCurrentPassword(attempt, sessionId)
+  await recordAuditEvent(db, clock, {
+    type: 'password_change_failed',
+    userId: attempt.userId,
+    origin: attempt.origin,
+    data: { reason: 'wrong_current_password', wrong_in_a_row: wrong },
+  })
+  if (wrong >= END_SESSION_AFTER_WRONG_PASSWORDS && attempt.userId !== null) {
+    await endSessions(services, attempt.userId, { only: [sessionId] }, 'password_guessing', attempt.origin)
+  }
 }
 
 /**

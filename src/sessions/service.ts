@@ -26,6 +26,8 @@ export type EndReason =
   | 'refresh_token_reuse'
   | 'password_changed'
   | 'password_reset'
+  /** Too many wrong current passwords to `POST /me/password` through the session. */
+  | 'password_guessing'
   | 'user_disabled'
   | 'user_deleted'
 

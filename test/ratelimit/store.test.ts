@@ -29,7 +29,7 @@ describe('The in-process limiter store', () => {
     for (let i = 0; i < 10_000; i++) {
       await store.take(`flood:${i}`, 1, 60_000, 0)
       await store.addFailure(`flood:${i}`, 60_000, 0)
-      await store.block(`flood:${i}`, 60_000, 0)
+      await store.block(`flood:${i}`, 60_000)
       if (i % 50 === 0) await store.addFailure('steady', 60_000, 0) // in use, so kept
     }
     assert.deepEqual(store.sizes, { cells: 100, failures: 100, blocks: 100 })
