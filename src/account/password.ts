@@ -12,8 +12,10 @@ import { passwordResetMail } from './mails.ts'
 import type { ChangePasswordBody, ResetPasswordBody } from './schemas.ts'
 import {
   consumeToken,
+  hashOneTimeToken,
   invalidLinkToken,
   issueToken,
+  type IssueBudget,
   newOneTimeToken,
   peekToken,
   voidTokens,
@@ -93,11 +95,23 @@ async function refuseWrongCurrentPassword(
 }
 
 /**
+ * Reset mails one account gets at most, whoever asks: 3 an hour, 10 a day. Within them each request
+ * mails a fresh link (the links mailed before stay valid until they expire or one is used); beyond
+ * them nothing is minted and nothing mailed — the links already mailed still work — and the answer
+ * is the same `202`.
+ */
+export const RESET_MAILS_PER_ACCOUNT: readonly IssueBudget[] = [
+  { count: 3, withinMs: 60 * 60 * 1000 },
+  { count: 10, withinMs: 24 * 60 * 60 * 1000 },
+]
+
+/**
  * `POST /auth/password/forgot`. The caller learns nothing: the answer is the same `202` whether
- * the address has an active account or not, and so is the work done before it — the token is
- * drawn and hashed, the mail rendered, and the same two `INSERT … SELECT … FROM users`
- * statements run, writing a token and a queued mail only for an account. Delivery happens in the
- * background (`startMailWorker`), never in the request.
+ * the address has an active account or not, or its budget of reset mails is spent, and so is the
+ * work done before it — the token is drawn and hashed, the mail rendered, and the same two
+ * `INSERT … SELECT` statements run, writing a token (within the account's budget) and a mail to its
+ * holder only for an account. Delivery happens in the background (`startMailWorker`), never in the
+ * request.
  */
 export async function requestPasswordReset(
   services: Services,
@@ -109,15 +123,25 @@ export async function requestPasswordReset(
   const expiresAt = clock.now() + config.passwordResetTtlSeconds * 1000
   const mail = passwordResetMail(mailer, token, config.passwordResetTtlSeconds)
   const userId = await db.transaction().execute(async (trx) => {
-    const holder = await issueToken(trx, clock, 'password_reset', { email }, token, expiresAt)
-    await enqueueMail(trx, clock, { email }, { purpose: 'password_reset', ...mail, expiresAt })
+    const holder = await issueToken(
+      trx,
+      clock,
+      'password_reset',
+      { email },
+      token,
+      expiresAt,
+      RESET_MAILS_PER_ACCOUNT,
+    )
+    const to = { tokenHash: hashOneTimeToken(token) }
+    await enqueueMail(trx, clock, to, { purpose: 'password_reset', ...mail, expiresAt })
     return holder
   })
   await recordAuditEvent(db, clock, {
     type: 'password_reset_requested',
     userId: userId ?? null,
     origin,
-    // Who was looked for, when it is nobody: repeated probing shows in the audit log.
+    // Who was looked for, when no link went out (no such account, or its budget is spent):
+    // repeated probing and mail bombing show in the audit log.
     data: userId === undefined ? { email: email.trim().slice(0, 254) } : {},
   })
   mailer.notifyQueued()

@@ -454,3 +454,23 @@ await describeOnDatabases(
   },
   { env: { MAIL_RATE_LIMIT: '2' } },
 )
+
+await describeOnDatabases(
+  'Mail budget of the whole service (MAIL_RATE_LIMIT=1: 60 a minute)',
+  (ctx) => {
+    it('refuses a mail flood spread over many addresses once 60 were asked for in a minute', async () => {
+      const forgot = (remoteAddress: string) =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/password/forgot',
+          remoteAddress,
+          payload: { email: uniqueEmail() },
+        })
+      for (let i = 0; i < 60; i++) assert.equal((await forgot(`10.60.${i}.1`)).statusCode, 202)
+      assertLimited(await forgot('10.61.0.1'), 1)
+      ctx().clock.advance(1)
+      assert.equal((await forgot('10.61.0.2')).statusCode, 202)
+    })
+  },
+  { env: { MAIL_RATE_LIMIT: '1' } },
+)
