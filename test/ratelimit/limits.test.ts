@@ -316,45 +316,48 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
   })
 })
 
-await describeOnDatabases(
-  'Failed logins from unknown places (LOGIN_RATE_LIMIT=2: 20 a minute for the whole service)',
-  (ctx) => {
-    it('stops a guesser spread over many networks, while owners at their usual places still get in', async () => {
-      const owner = await newAccount(ctx())
-      const other = await newAccount(ctx())
-      assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.50')).statusCode, 200)
-      // One guess per network and account: no per-address or per-account budget ever fills.
-      for (let i = 0; i < 20; i++) {
-        const target = i % 2 === 0 ? owner : uniqueEmail()
-        assert.equal((await login(ctx(), target, 'wrong password', `10.${i}.0.1`)).statusCode, 401)
-      }
-      assertLimited(await login(ctx(), owner, 'wrong password', '10.200.0.1'))
-      assertLimited(await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1'))
-      assert.equal(
-        (await login(ctx(), owner, 'wrong password', '192.0.2.51')).statusCode,
-        401,
-        'a place the account logged in from is exempt',
-      )
-      ctx().clock.advance(30)
-      assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.51')).statusCode, 200)
-      assert.equal(
-        (await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1')).statusCode,
-        200,
-        'the budget refills',
-      )
-    })
+const unknownPlaces = (store: string, env: Record<string, string>) =>
+  describeOnDatabases(
+    `Failed logins from unknown places, counted ${store} (LOGIN_RATE_LIMIT=2: 20 a minute for the whole service)`,
+    (ctx) => {
+      it('stops a guesser spread over many networks, while owners at their usual places still get in', async () => {
+        const owner = await newAccount(ctx())
+        const other = await newAccount(ctx())
+        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.50')).statusCode, 200)
+        // One guess per network and account: no per-address or per-account budget ever fills.
+        for (let i = 0; i < 20; i++) {
+          const target = i % 2 === 0 ? owner : uniqueEmail()
+          assert.equal((await login(ctx(), target, 'wrong password', `10.${i}.0.1`)).statusCode, 401)
+        }
+        assertLimited(await login(ctx(), owner, 'wrong password', '10.200.0.1'))
+        assertLimited(await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1'))
+        assert.equal(
+          (await login(ctx(), owner, 'wrong password', '192.0.2.51')).statusCode,
+          401,
+          'a place the account logged in from is exempt',
+        )
+        ctx().clock.advance(30)
+        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.51')).statusCode, 200)
+        assert.equal(
+          (await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1')).statusCode,
+          200,
+          'the budget refills',
+        )
+      })
 
-    it('forgets a place 30 days after the last login from it', async () => {
-      ctx().clock.advance(60)
-      const owner = await newAccount(ctx())
-      assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60')).statusCode, 200)
-      ctx().clock.advance(30 * 86400)
-      for (let i = 0; i < 20; i++) await login(ctx(), uniqueEmail(), 'wrong password', `10.${i}.1.1`)
-      assertLimited(await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60'))
-    })
-  },
-  { env: { LOGIN_RATE_LIMIT: '2' } },
-)
+      it('forgets a place 30 days after the last login from it', async () => {
+        ctx().clock.advance(60)
+        const owner = await newAccount(ctx())
+        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60')).statusCode, 200)
+        ctx().clock.advance(30 * 86400)
+        for (let i = 0; i < 20; i++) await login(ctx(), uniqueEmail(), 'wrong password', `10.${i}.1.1`)
+        assertLimited(await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60'))
+      })
+    },
+    { env: { LOGIN_RATE_LIMIT: '2', ...env } },
+  )
+await unknownPlaces('in process', {})
+if (!(await sharedServicesSkip())) await unknownPlaces('in Redis', { REDIS_URL })
 
 await describeOnDatabases('Refresh rate limit', (ctx) => {
   it('allows 120 refreshes a minute per session', async () => {
