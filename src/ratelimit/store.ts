@@ -88,7 +88,7 @@ export class MemoryLimiterStore implements LimiterStore {
     this.blocks = new LruMap(max)
   }
 
-  /** Entries held, per map (tests and metrics). */
+  /** Entries held, per map: what a test checks the bound with. */
   get sizes(): { cells: number; failures: number; blocks: number } {
     return { cells: this.cells.size, failures: this.failures.size, blocks: this.blocks.size }
   }
