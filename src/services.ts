@@ -3,6 +3,8 @@ import { AccessTokens } from './auth/access-tokens.ts'
 import { PRODUCTION_ARGON2, PasswordHasher, type Argon2Params } from './auth/passwords.ts'
 import { systemClock, type Clock } from './clock.ts'
 import type { Config } from './config/config.ts'
+import { secretsKeyBox, serverKey } from './crypto/at-rest.ts'
+import type { SecretBox } from './crypto/secrets.ts'
 import { createLogger } from './http/logging.ts'
 import { KeyStore } from './keys/key-store.ts'
 import { Mailer, type MailerOptions } from './mail/mailer.ts'
@@ -34,6 +36,10 @@ export interface Services {
   redis: RedisRevocationChannel | undefined
   /** The mail transport, sender and links; requests queue mail, `startMailWorker` delivers it. */
   mailer: Mailer
+  /** `SECRETS_KEY`, when set: seals private keys and other secrets kept in the database. */
+  secretsKey: SecretBox | undefined
+  /** Seals a rotated refresh token's successor for the reuse grace window (a database key). */
+  refreshSuccessorKey: SecretBox
 }
 
 export interface ServiceOverrides {
@@ -58,7 +64,9 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   try {
     const applied = await migrateToLatest(db)
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
-    const keys = await KeyStore.open(db, config, clock)
+    const secretsKey = secretsKeyBox(config.secretsKey)
+    const keys = await KeyStore.open(db, config, clock, secretsKey)
+    const refreshSuccessorKey = await serverKey(db, clock, secretsKey, 'refresh_successors')
     redis =
       config.redisUrl === undefined
         ? undefined
@@ -83,6 +91,8 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       limiterStore,
       redis,
       mailer: Mailer.fromConfig(config, overrides.mail),
+      secretsKey,
+      refreshSuccessorKey,
     }
     await ensureAdmin(services)
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
