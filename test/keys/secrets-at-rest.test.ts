@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { decodeProtectedHeader } from 'jose'
 import { ConfigError } from '../../src/config/config.ts'
+import { serverKey } from '../../src/crypto/at-rest.ts'
 import {
   describeOnDatabases,
   signupAndLogin,
@@ -149,6 +150,21 @@ await describeOnDatabases(
       } finally {
         await stopTestApp(other)
       }
+    })
+
+    it('makes one server key when ten instances ask for it at once', async () => {
+      const { db, clock, secretsKey } = ctx().services
+      const boxes = await Promise.all(
+        Array.from({ length: 10 }, () => serverKey(db, clock, secretsKey, 'race_test')),
+      )
+      const sealed = boxes[0]!.seal('secret', 'race')
+      for (const box of boxes) assert.equal(box.open(sealed, 'race').toString('utf8'), 'secret')
+      const rows = await db
+        .selectFrom('server_secrets')
+        .select('name')
+        .where('name', '=', 'race_test')
+        .execute()
+      assert.equal(rows.length, 1)
     })
   },
   { env: { SECRETS_KEY } },

@@ -302,6 +302,12 @@ await describeOnDatabases(
     it('treats any second presentation as theft', async () => {
       const { tokens } = await signupAndLogin(ctx().app)
       const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+      const kept = await ctx()
+        .services.db.selectFrom('refresh_tokens')
+        .select('successor_sealed')
+        .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
+        .executeTakeFirstOrThrow()
+      assert.equal(kept.successor_sealed, null, 'no successor is kept for replays')
       assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
       assert.equal((await me(ctx(), next.access_token)).statusCode, 401)
     })
