@@ -28,6 +28,7 @@ export type EndReason =
   | 'password_reset'
   | 'user_disabled'
   | 'user_deleted'
+  | 'role_removed'
 
 export const invalidRefreshToken = (): AppError =>
   new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
@@ -42,7 +43,7 @@ const insertSession = preparedQuery(
       created_at: string
       expires_at: string
       user_agent: string | null
-      ip: string
+      ip: string | null
       scope: string
     },
   ) =>
@@ -103,7 +104,7 @@ export async function startSession(
       created_at: isoAt(now),
       expires_at: isoAt(sessionExpiresAt),
       user_agent: origin.userAgent?.slice(0, 512) ?? null,
-      ip: origin.ip.slice(0, 64),
+      ip: origin.ip?.slice(0, 64) ?? null,
       scope,
     })
     await insertRefreshToken(trx, sessionId, refreshToken, now, tokenExpiresAt)
