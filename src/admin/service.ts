@@ -77,7 +77,7 @@ export async function updateUserAsAdmin(
   const { db, clock, config } = services
   const before = await getUserById(services, id)
   const problems = []
-  const unknownRoles = (changes.roles ?? []).filter((role) => !(role in config.roleScopes))
+  const unknownRoles = (changes.roles ?? []).filter((role) => !Object.hasOwn(config.roleScopes, role))
   if (unknownRoles.length > 0) {
     problems.push({
       field: 'roles',

@@ -102,7 +102,7 @@ export async function usersCreate(
 ): Promise<void> {
   await withServices(config, async (services) => {
     const roles = rolesFrom(options.role)
-    const unknown = roles.filter((role) => !(role in config.roleScopes))
+    const unknown = roles.filter((role) => !Object.hasOwn(config.roleScopes, role))
     if (unknown.length > 0)
       throw new CommandError(
         `unknown role ${unknown.join(', ')}; known: ${Object.keys(config.roleScopes).join(', ')}`,

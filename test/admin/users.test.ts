@@ -397,6 +397,16 @@ await describeOnDatabases(
       assert.ok((await auditOf(ctx(), user.id)).some((event) => event.type === 'user_enabled'))
     })
 
+    it('refuses names inherited from Object.prototype as roles (constructor, __proto__, hasOwnProperty)', async () => {
+      const token = await adminLogin(ctx())
+      const { user } = await signupAndLogin(ctx().app)
+      const before = await storedUser(ctx(), user.id)
+      for (const role of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
+        assertValidationError(await patchUser(ctx(), token, user.id, { roles: ['user', role] }), 'roles')
+      }
+      assert.deepEqual(await storedUser(ctx(), user.id), before)
+    })
+
     it('refuses to let an admin disable or demote themselves with 422, and changes nothing', async () => {
       const token = await adminLogin(ctx())
       const self = await adminId(ctx(), token)
