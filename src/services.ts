@@ -16,7 +16,6 @@ import { RedisLimiterStore } from './ratelimit/redis-store.ts'
 import { MemoryLimiterStore, type LimiterStore } from './ratelimit/store.ts'
 import { RedisRevocationChannel } from './sessions/redis-channel.ts'
 import { Revocations } from './sessions/revocations.ts'
-import { ensureAdmin } from './users/service.ts'
 
 /** Everything a route's service function may need, created once per process (or per test app). */
 export interface Services {
@@ -51,8 +50,8 @@ export interface ServiceOverrides {
 }
 
 /**
- * Opens the database, applies migrations, loads (or creates) signing keys and ensures the
- * configured admin. Only the clock, the logger's destination, the hashing cost and where mail goes
+ * Opens the database, applies migrations and loads (or creates) signing keys. (The configured
+ * admin is the server's business: see `startServer`.) Only the clock, the logger's destination, the hashing cost and where mail goes
  * are replaceable.
  */
 export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
@@ -94,7 +93,6 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       secretsKey,
       refreshSuccessorKey,
     }
-    await ensureAdmin(services)
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
     return services
   } catch (error) {

@@ -303,8 +303,8 @@ function parseRoleScopes(raw: string | undefined, problems: string[]): Record<st
     typeof parsed === 'object' &&
     parsed !== null &&
     !Array.isArray(parsed) &&
-    'user' in parsed &&
-    'admin' in parsed &&
+    Object.hasOwn(parsed, 'user') &&
+    Object.hasOwn(parsed, 'admin') &&
     Object.entries(parsed).every(
       ([role, scopes]) =>
         NAME.test(role) &&

@@ -32,6 +32,7 @@ export type EndReason =
   | 'password_reset'
   | 'user_disabled'
   | 'user_deleted'
+  | 'role_removed'
 
 export const invalidRefreshToken = (): AppError =>
   new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
@@ -46,7 +47,7 @@ const insertSession = preparedQuery(
       created_at: string
       expires_at: string
       user_agent: string | null
-      ip: string
+      ip: string | null
       scope: string
     },
   ) =>
@@ -124,7 +125,7 @@ export async function startSession(
       created_at: isoAt(now),
       expires_at: isoAt(sessionExpiresAt),
       user_agent: origin.userAgent?.slice(0, 512) ?? null,
-      ip: origin.ip.slice(0, 64),
+      ip: origin.ip?.slice(0, 64) ?? null,
       scope,
     })
     await insertRefreshToken(trx, sessionId, refreshToken, now, tokenExpiresAt)
