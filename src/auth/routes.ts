@@ -77,7 +77,8 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
             'The refresh token comes from the body or, when the body has none, from the `gatehouse_refresh` cookie. ' +
             'The body must be JSON (send `{}` with the cookie): a cross-site page cannot send JSON without a CORS ' +
             'preflight, so the cookie cannot be used from another site. The presented token is retired; see the ' +
-            'README for the reuse grace window.',
+            'README. Presented again within `REFRESH_REUSE_GRACE` of its rotation, it returns the same successor ' +
+            'refresh token (with a fresh access token); presented later, it ends the session (401).',
           body: RefreshBody,
           response: {
             200: TokenResponseRef,

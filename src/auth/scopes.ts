@@ -2,7 +2,10 @@
 export type RoleScopes = Readonly<Record<string, readonly string[]>>
 
 export function allowedScopes(roleScopes: RoleScopes, roles: readonly string[]): string[] {
-  return [...new Set(roles.flatMap((role) => roleScopes[role] ?? []))]
+  // Own properties only: `constructor` or `__proto__` is not a role.
+  return [
+    ...new Set(roles.flatMap((role) => (Object.hasOwn(roleScopes, role) ? (roleScopes[role] ?? []) : []))),
+  ]
 }
 
 function splitScopes(scope: string | undefined): string[] {

@@ -42,7 +42,7 @@ export function registerValidation(app: FastifyInstance, sharedSchemas: object[]
   const compiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
     let compiled: ValidateFunction | undefined
     const validate = (data: unknown) => {
-      compiled ??= ajvFor(httpPart).compile(schema as object)
+      compiled ??= ajvFor(httpPart).compile(lengthBeforePattern(schema))
       const valid = compiled(data)
       validate.errors = compiled.errors // where Fastify reads a failure's details
       return valid
@@ -60,6 +60,35 @@ export function registerValidation(app: FastifyInstance, sharedSchemas: object[]
     return (data) => (serialize ??= serializers({ method, url, httpStatus: httpStatus ?? '', schema }))(data)
   })
   app.setSchemaErrorFormatter((errors) => new ValidationError(onePerField(errors.map(toFieldProblem))))
+}
+
+/**
+ * With `allErrors` ajv runs every keyword, so a 64 KiB string refused by `maxLength` would still
+ * be matched against its `pattern`. Each pattern moves under `if: {length bounds}, then:`, so it
+ * runs only on strings of an acceptable length; its `x-error-message` goes with it. (Patterns are
+ * linear anyway: this bounds their input too.)
+ */
+export function lengthBeforePattern(schema: unknown): object {
+  return rewrite(schema) as object
+  function rewrite(node: unknown): unknown {
+    if (Array.isArray(node)) return node.map(rewrite)
+    if (node === null || typeof node !== 'object') return node
+    const copy: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(node)) copy[key] = rewrite(value)
+    const { pattern, maxLength, minLength } = copy
+    if (typeof pattern !== 'string' || (maxLength === undefined && minLength === undefined)) return copy
+    delete copy.pattern
+    const bounds = {
+      ...(maxLength !== undefined && { maxLength }),
+      ...(minLength !== undefined && { minLength }),
+    }
+    const message = copy['x-error-message']
+    return {
+      ...copy,
+      if: bounds,
+      then: { pattern, ...(message !== undefined && { 'x-error-message': message }) },
+    }
+  }
 }
 
 interface AjvIssue {

@@ -4,6 +4,7 @@ import { isoAt } from '../clock.ts'
 import { pruneMailOutbox } from '../mail/outbox.ts'
 import { pruneLoginPlaces } from '../ratelimit/login-places.ts'
 import type { Services } from '../services.ts'
+import { eraseReplayableSuccessors } from '../sessions/service.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
 
@@ -12,7 +13,8 @@ export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
  * whose tokens have all expired, sessions past their absolute end (with their refresh tokens),
  * expired reset and verification tokens (a day after they were issued: the daily budget of reset
  * mails counts them), mails sent or given up more than a week ago, and the places accounts have
- * not logged in from for 30 days.
+ * not logged in from for 30 days. It also erases rotated refresh tokens' successors kept sealed
+ * for replays once the grace window is over.
  */
 export async function runMaintenance(services: Services): Promise<Record<string, number>> {
   const { db, clock, config, revocations } = services
@@ -25,6 +27,7 @@ export async function runMaintenance(services: Services): Promise<Record<string,
   const oneTimeTokens = await pruneOneTimeTokens(db, clock)
   const mails = await pruneMailOutbox(db, clock)
   const loginPlaces = await pruneLoginPlaces(db, clock)
+  const replayableSuccessors = await eraseReplayableSuccessors(services)
   return {
     auditEvents,
     revocationRecords,
@@ -32,6 +35,7 @@ export async function runMaintenance(services: Services): Promise<Record<string,
     oneTimeTokens,
     mails,
     loginPlaces,
+    replayableSuccessors,
   }
 }
 

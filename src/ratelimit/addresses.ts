@@ -50,9 +50,10 @@ export function clientAddressKey(address: string): string {
 /**
  * The network an address belongs to, for the per-account throttle and the places an account
  * logged in from: an IPv4 /24 (a home's address changes within it more often than out of it), an
- * IPv6 /64.
+ * IPv6 /64. An origin without an address (the CLI) is a network of its own.
  */
-export function networkPrefix(address: string): string {
+export function networkPrefix(address: string | null): string {
+  if (address === null) return 'none'
   const ipv4 = isIPv4(address) ? address : clientAddressKey(address)
   if (!isIPv4(ipv4)) return ipv4
   return `${ipv4.split('.').slice(0, 3).join('.')}.0/24`

@@ -46,11 +46,25 @@ export interface RefreshTokensTable {
   /** Set by the one request that rotated this token away (atomic compare-and-swap). */
   rotated_at: string | null
   replaced_by: string | null
+  /**
+   * The successor token itself, sealed with the server key, from the rotation until the reuse
+   * grace window has passed (then null): a replay within the window is given the same token.
+   */
+  successor_sealed: string | null
+}
+
+/** Keys the service generated for itself, shared by every instance; sealed when SECRETS_KEY is set. */
+export interface ServerSecretsTable {
+  name: string
+  /** base64url of the key, or a `SecretBox` seal of it under SECRETS_KEY. */
+  value: string
+  created_at: string
 }
 
 export interface SigningKeysTable {
   kid: string
   alg: string
+  /** The private JWK as JSON, or sealed under SECRETS_KEY (a `SecretBox` value) when it is set. */
   private_jwk: string
   public_jwk: string
   created_at: string
@@ -146,4 +160,5 @@ export interface Database {
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
+  server_secrets: ServerSecretsTable
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf, type Guards } from '../auth/guard.ts'
 import { BEARER_ERRORS, BEARER_SECURITY, BODY_ERRORS, errorResponses } from '../http/schemas.ts'
+import { originOf } from '../http/request-context.ts'
 import type { Services } from '../services.ts'
 import { UpdateMeBody, UserRef } from './schemas.ts'
 import { getUser, updateProfile } from './service.ts'
@@ -33,7 +34,8 @@ export function userRoutes(services: Services, guards: Guards): FastifyPluginAsy
           response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'ACCOUNT_EXISTS') },
         },
       },
-      async (request) => updateProfile(services, principalOf(request).userId, request.body),
+      async (request) =>
+        updateProfile(services, principalOf(request).userId, request.body, originOf(request)),
     )
   }
 }

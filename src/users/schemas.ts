@@ -1,8 +1,13 @@
 import { Type, type Static } from 'typebox'
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9_.-]{3,32}$'
-/** Deliberately simple: something@domain.tld, no spaces or control characters, at most 254 long. */
-export const EMAIL_PATTERN = '^\\s*[^\\s@\\p{Cc}]{1,64}@[^\\s@\\p{Cc}]+\\.[^\\s@\\p{Cc}]+\\s*$'
+/**
+ * Deliberately simple: something@domain.tld, no spaces or control characters, at most 254 long.
+ * Linear: a domain label cannot contain the dot that separates labels, so there is one way to
+ * split a domain and a failed match never backtracks over it (the old `[^@]+\\.[^@]+` took
+ * seconds on "a@" + "a." × 30 000).
+ */
+export const EMAIL_PATTERN = '^\\s*[^\\s@\\p{Cc}]{1,64}@[^\\s@.\\p{Cc}]+(?:\\.[^\\s@.\\p{Cc}]+)+\\s*$'
 
 export const Email = Type.String({
   maxLength: 254,
@@ -11,6 +16,7 @@ export const Email = Type.String({
   'x-error-message': 'must be an email address of at most 254 characters',
 })
 export const Username = Type.String({
+  maxLength: 32,
   pattern: USERNAME_PATTERN,
   description: 'Compared case-insensitively.',
   'x-error-message': 'must be 3 to 32 letters, digits, dots, dashes or underscores',

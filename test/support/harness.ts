@@ -9,6 +9,7 @@ import type { MailerOptions } from '../../src/mail/mailer.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger } from '../../src/http/logging.ts'
 import { closeServices, openServices, type ServiceOverrides, type Services } from '../../src/services.ts'
+import { ensureAdmin } from '../../src/users/service.ts'
 import { createTestDatabase, databaseKinds, type DatabaseKind, type TestDatabase } from './databases.ts'
 
 /** Far cheaper than production argon2id, so suites that log in often stay fast. */
@@ -92,6 +93,11 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
     argon2: options.argon2 ?? TEST_ARGON2,
     hashing: options.hashing,
     mail: options.mail,
+  })
+  // As the server does at start (src/server.ts).
+  await ensureAdmin(services).catch(async (error: unknown) => {
+    await closeServices(services)
+    throw error
   })
   const app = await buildApp(services)
   options.addRoutes?.(app)

@@ -4,6 +4,7 @@ import { initial } from './0001_initial.ts'
 import { sessionsAndAudit } from './0002_sessions_audit.ts'
 import { todosAndRevocations } from './0003_todos_revocations.ts'
 import { mail } from './0004_mail.ts'
+import { secretsAtRest } from './0006_secrets_at_rest.ts'
 import { loginPlaces } from './0007_login_places.ts'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0002_sessions_audit': sessionsAndAudit,
   '0003_todos_revocations': todosAndRevocations,
   '0004_mail': mail,
+  '0006_secrets_at_rest': secretsAtRest,
   '0007_login_places': loginPlaces,
 }
 
