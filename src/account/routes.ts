@@ -95,7 +95,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
             'success the token is spent, every session of the user ends, and the email address counts as ' +
             'verified (the mail reached it).',
           body: ResetPasswordBody,
-          response: { ...NO_CONTENT, ...errorResponses(...BODY_ERRORS) },
+          response: { ...NO_CONTENT, ...errorResponses(...BODY_ERRORS, 'UNAVAILABLE') },
         },
       },
       async (request, reply) => {
