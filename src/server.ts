@@ -3,6 +3,7 @@ import { buildApp } from './app.ts'
 import { startMaintenance } from './ops/maintenance.ts'
 import { startMailWorker } from './mail/worker.ts'
 import type { Config } from './config/config.ts'
+import { ensureAdmin } from './users/service.ts'
 import { closeServices, openServices, type ServiceOverrides, type Services } from './services.ts'
 
 export interface RunningServer {
@@ -15,6 +16,12 @@ export interface RunningServer {
 
 export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
   const services = await openServices(config, overrides)
+  // Only the server ensures ADMIN_EMAIL: a CLI command (users list, keys list…) must never
+  // change accounts as a side effect.
+  await ensureAdmin(services).catch(async (error: unknown) => {
+    await closeServices(services)
+    throw error
+  })
   const app = await buildApp(services)
   let stopping: Promise<void> | undefined
   // Node's server.close() only closes connections idle at that moment: one whose request was in

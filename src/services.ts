@@ -1,8 +1,11 @@
 import type { Logger } from 'pino'
 import { AccessTokens } from './auth/access-tokens.ts'
 import { PRODUCTION_ARGON2, PasswordHasher, type Argon2Params } from './auth/passwords.ts'
+import type { QueueBounds } from './auth/semaphore.ts'
 import { systemClock, type Clock } from './clock.ts'
 import type { Config } from './config/config.ts'
+import { secretsKeyBox, serverKey } from './crypto/at-rest.ts'
+import type { SecretBox } from './crypto/secrets.ts'
 import { createLogger } from './http/logging.ts'
 import { KeyStore } from './keys/key-store.ts'
 import { Mailer, type MailerOptions } from './mail/mailer.ts'
@@ -14,7 +17,6 @@ import { RedisLimiterStore } from './ratelimit/redis-store.ts'
 import { MemoryLimiterStore, type LimiterStore } from './ratelimit/store.ts'
 import { RedisRevocationChannel } from './sessions/redis-channel.ts'
 import { Revocations } from './sessions/revocations.ts'
-import { ensureAdmin } from './users/service.ts'
 
 /** Everything a route's service function may need, created once per process (or per test app). */
 export interface Services {
@@ -34,20 +36,26 @@ export interface Services {
   redis: RedisRevocationChannel | undefined
   /** The mail transport, sender and links; requests queue mail, `startMailWorker` delivers it. */
   mailer: Mailer
+  /** `SECRETS_KEY`, when set: seals private keys and other secrets kept in the database. */
+  secretsKey: SecretBox | undefined
+  /** Seals a rotated refresh token's successor for the reuse grace window (a database key). */
+  refreshSuccessorKey: SecretBox
 }
 
 export interface ServiceOverrides {
   clock?: Clock
   logger?: Logger
   argon2?: Argon2Params
+  /** Hashing threads and the bounds of their queue (default: one per core, `HashingThreads`'s bounds). */
+  hashing?: { concurrency: number; queue: QueueBounds }
   /** Where `.eml` files go without `SMTP_URL` (default: `outbox/` beside the SQLite file). */
   mail?: MailerOptions
 }
 
 /**
- * Opens the database, applies migrations, loads (or creates) signing keys and ensures the
- * configured admin. Only the clock, the logger's destination, the hashing cost and where mail goes
- * are replaceable.
+ * Opens the database, applies migrations and loads (or creates) signing keys. (The configured
+ * admin is the server's business: see `startServer`.) Only the clock, the logger's destination,
+ * the hashing cost and queue, and where mail goes are replaceable.
  */
 export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock
@@ -58,7 +66,9 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   try {
     const applied = await migrateToLatest(db)
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated')
-    const keys = await KeyStore.open(db, config, clock)
+    const secretsKey = secretsKeyBox(config.secretsKey)
+    const keys = await KeyStore.open(db, config, clock, secretsKey)
+    const refreshSuccessorKey = await serverKey(db, clock, secretsKey, 'refresh_successors')
     redis =
       config.redisUrl === undefined
         ? undefined
@@ -76,15 +86,20 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       logger,
       keys,
       accessTokens: new AccessTokens(keys, revocations, config, clock),
-      hasher: await PasswordHasher.create(overrides.argon2 ?? PRODUCTION_ARGON2),
+      hasher: await PasswordHasher.create(
+        overrides.argon2 ?? PRODUCTION_ARGON2,
+        overrides.hashing?.concurrency,
+        overrides.hashing?.queue,
+      ),
       metrics: new Metrics(),
       revocations,
       limits: new RateLimits(limiterStore, config, clock, db),
       limiterStore,
       redis,
       mailer: Mailer.fromConfig(config, overrides.mail),
+      secretsKey,
+      refreshSuccessorKey,
     }
-    await ensureAdmin(services)
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
     return services
   } catch (error) {

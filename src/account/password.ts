@@ -3,6 +3,7 @@ import { passwordProblems } from '../auth/password-policy.ts'
 import { isoAt } from '../clock.ts'
 import { AuthenticationError, ValidationError, type FieldProblem } from '../http/errors.ts'
 import { enqueueMail } from '../mail/outbox.ts'
+import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../ratelimit/limits.ts'
 import type { Services } from '../services.ts'
 import { endSessions } from '../sessions/service.ts'
 import { identityKey } from '../users/identity.ts'
@@ -11,8 +12,10 @@ import { passwordResetMail } from './mails.ts'
 import type { ChangePasswordBody, ResetPasswordBody } from './schemas.ts'
 import {
   consumeToken,
+  hashOneTimeToken,
   invalidLinkToken,
   issueToken,
+  type IssueBudget,
   newOneTimeToken,
   peekToken,
   voidTokens,
@@ -21,8 +24,10 @@ import {
 /**
  * `POST /me/password`. The current password proves it is the account's owner at the keyboard,
  * not someone holding a stolen access token; a wrong one is a 422 naming `current_password` (the
- * caller is authenticated, so 401 would wrongly say the token is bad). Every other session ends;
- * the one that made the change stays. Unused reset links die with the old password.
+ * caller is authenticated, so 401 would wrongly say the token is bad). The check is limited like a
+ * login (a per-user budget and the failed-login throttle, see `RateLimits`), and five wrong ones in
+ * a row end the session that sent them. On success every other session ends; the one that made
+ * the change stays. Unused reset links die with the old password.
  */
 export async function changePassword(
   services: Services,
@@ -30,25 +35,18 @@ export async function changePassword(
   body: ChangePasswordBody,
   origin: RequestOrigin,
 ): Promise<void> {
-  const { db, clock, hasher } = services
+  const { db, clock, hasher, limits } = services
   const user = await findUserById(db, principal.userId)
   if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  const attempt = await limits.beforePasswordChange(user.id, origin)
   const check = await hasher.verify(user.password_hash, body.current_password)
+  if (check.ok) await limits.afterRightCurrentPassword(attempt, principal.sessionId)
+  else await refuseWrongCurrentPassword(services, attempt, principal.sessionId)
   const problems: FieldProblem[] = [
     ...(check.ok ? [] : [{ field: 'current_password', message: 'is not the current password' }]),
     ...passwordProblems(body.new_password, user, 'new_password'),
   ]
-  if (problems.length > 0) {
-    if (!check.ok) {
-      await recordAuditEvent(db, clock, {
-        type: 'password_change_failed',
-        userId: user.id,
-        origin,
-        data: { reason: 'wrong_current_password' },
-      })
-    }
-    throw new ValidationError(problems)
-  }
+  if (problems.length > 0) throw new ValidationError(problems)
   const passwordHash = await hasher.hash(body.new_password)
   await db.transaction().execute(async (trx) => {
     await trx
@@ -74,11 +72,46 @@ export async function changePassword(
 }
 
 /**
+ * A wrong current password is a failed login (the throttle counts it against the account from
+ * this network). Whoever holds the token cannot guess on: the 5th wrong one in a row through one
+ * session ends that session, so the guesser needs the password to log in again.
+ */
+async function refuseWrongCurrentPassword(
+  services: Services,
+  attempt: PasswordAttempt,
+  sessionId: string,
+): Promise<void> {
+  const { db, clock, limits } = services
+  const wrong = await limits.afterWrongCurrentPassword(attempt, sessionId)
+  await recordAuditEvent(db, clock, {
+    type: 'password_change_failed',
+    userId: attempt.userId,
+    origin: attempt.origin,
+    data: { reason: 'wrong_current_password', wrong_in_a_row: wrong },
+  })
+  if (wrong >= END_SESSION_AFTER_WRONG_PASSWORDS && attempt.userId !== null) {
+    await endSessions(services, attempt.userId, { only: [sessionId] }, 'password_guessing', attempt.origin)
+  }
+}
+
+/**
+ * Reset mails one account gets at most, whoever asks: 3 an hour, 10 a day. Within them each request
+ * mails a fresh link (the links mailed before stay valid until they expire or one is used); beyond
+ * them nothing is minted and nothing mailed — the links already mailed still work — and the answer
+ * is the same `202`.
+ */
+export const RESET_MAILS_PER_ACCOUNT: readonly IssueBudget[] = [
+  { count: 3, withinMs: 60 * 60 * 1000 },
+  { count: 10, withinMs: 24 * 60 * 60 * 1000 },
+]
+
+/**
  * `POST /auth/password/forgot`. The caller learns nothing: the answer is the same `202` whether
- * the address has an active account or not, and so is the work done before it — the token is
- * drawn and hashed, the mail rendered, and the same two `INSERT … SELECT … FROM users`
- * statements run, writing a token and a queued mail only for an account. Delivery happens in the
- * background (`startMailWorker`), never in the request.
+ * the address has an active account or not, or its budget of reset mails is spent, and so is the
+ * work done before it — the token is drawn and hashed, the mail rendered, and the same two
+ * `INSERT … SELECT` statements run, writing a token (within the account's budget) and a mail to its
+ * holder only for an account. Delivery happens in the background (`startMailWorker`), never in the
+ * request.
  */
 export async function requestPasswordReset(
   services: Services,
@@ -90,15 +123,25 @@ export async function requestPasswordReset(
   const expiresAt = clock.now() + config.passwordResetTtlSeconds * 1000
   const mail = passwordResetMail(mailer, token, config.passwordResetTtlSeconds)
   const userId = await db.transaction().execute(async (trx) => {
-    const holder = await issueToken(trx, clock, 'password_reset', { email }, token, expiresAt)
-    await enqueueMail(trx, clock, { email }, { purpose: 'password_reset', ...mail, expiresAt })
+    const holder = await issueToken(
+      trx,
+      clock,
+      'password_reset',
+      { email },
+      token,
+      expiresAt,
+      RESET_MAILS_PER_ACCOUNT,
+    )
+    const to = { tokenHash: hashOneTimeToken(token) }
+    await enqueueMail(trx, clock, to, { purpose: 'password_reset', ...mail, expiresAt })
     return holder
   })
   await recordAuditEvent(db, clock, {
     type: 'password_reset_requested',
     userId: userId ?? null,
     origin,
-    // Who was looked for, when it is nobody: repeated probing shows in the audit log.
+    // Who was looked for, when no link went out (no such account, or its budget is spent):
+    // repeated probing and mail bombing show in the audit log.
     data: userId === undefined ? { email: email.trim().slice(0, 254) } : {},
   })
   mailer.notifyQueued()

@@ -32,7 +32,8 @@ const ACCEPTED = {
  * | `POST /auth/email/verify/request` | bearer | yes (unless already verified) |
  * | `POST /auth/email/verify` | the token from the mail | no |
  *
- * The two routes that send mail are limited to `MAIL_RATE_LIMIT` per client address.
+ * The two routes that send mail are limited to `MAIL_RATE_LIMIT` per client address, counted before
+ * the body is read, and to a budget for the whole service (see `RateLimits`).
  */
 export function accountRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -48,10 +49,16 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
             'Needs the current password. A wrong `current_password` is a `422 VALIDATION_ERROR` naming that ' +
             'field (the bearer token is fine, so not a 401); a new password that breaks the policy is a `422` ' +
             'naming `new_password`. Every other session of the user ends; this one stays. Unused ' +
-            'password-reset links stop working.',
+            'password-reset links stop working. Checking the current password is limited like a login ' +
+            '(`LOGIN_RATE_LIMIT` a minute per user; a wrong one counts as a failed login of the account from ' +
+            'this network, and a blocked account is a `429`); the 5th wrong current password in a row ends ' +
+            'this session.',
           security: BEARER_SECURITY,
           body: ChangePasswordBody,
-          response: { ...NO_CONTENT, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS) },
+          response: {
+            ...NO_CONTENT,
+            ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'RATE_LIMITED', 'UNAVAILABLE'),
+          },
         },
       },
       async (request, reply) => {
@@ -64,7 +71,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
       '/auth/password/forgot',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        preHandler: services.limits.byAddress('mail'),
+        onRequest: services.limits.byAddress('mail'),
         schema: {
           tags: ['account'],
           summary: 'Mail a password-reset link',
@@ -72,7 +79,8 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
             'Always `202` with an empty body, in the same time, whether or not an active account has this ' +
             'address: the answer tells nothing about which addresses are registered. An account gets a mail with ' +
             'a single-use link to `PUBLIC_URL/reset-password?token=…`, valid for `PASSWORD_RESET_TTL` ' +
-            '(30 minutes by default).',
+            '(30 minutes by default), at most 3 an hour and 10 a day: beyond that nothing is mailed (the links ' +
+            'already mailed still work) and the answer is the same `202`.',
           body: ForgotPasswordBody,
           response: { ...ACCEPTED, ...errorResponses(...BODY_ERRORS, 'RATE_LIMITED') },
         },
@@ -96,7 +104,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
             'success the token is spent, every session of the user ends, and the email address counts as ' +
             'verified (the mail reached it).',
           body: ResetPasswordBody,
-          response: { ...NO_CONTENT, ...errorResponses(...BODY_ERRORS) },
+          response: { ...NO_CONTENT, ...errorResponses(...BODY_ERRORS, 'UNAVAILABLE') },
         },
       },
       async (request, reply) => {
@@ -108,8 +116,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/email/verify/request',
       {
-        onRequest: guards.requireAuth,
-        preHandler: services.limits.byAddress('mail'),
+        onRequest: [services.limits.byAddress('mail'), guards.requireAuth],
         schema: {
           tags: ['account'],
           summary: 'Mail a link that verifies your email address',

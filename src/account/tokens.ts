@@ -24,10 +24,17 @@ export interface TokenHolder {
   email: string
 }
 
+/** At most `count` tokens of the purpose issued to one user within the last `withinMs`. */
+export interface IssueBudget {
+  count: number
+  withinMs: number
+}
+
 /**
- * Stores `token` for the active user `to` designates, valid until `expiresAt`. One
- * `INSERT … SELECT … FROM users`, so that an unknown address costs the same statement and
- * writes nothing. Returns the user's id, or undefined when there is no such user.
+ * Stores `token` for the active user `to` designates, valid until `expiresAt`, unless the user was
+ * issued `budget.count` tokens of `purpose` within `budget.withinMs` already (for every budget
+ * given). One `INSERT … SELECT … FROM users`, so that an unknown address costs the same statement
+ * and writes nothing. Returns the user's id, or undefined when there is no such user or no budget.
  */
 export async function issueToken(
   db: Db,
@@ -36,6 +43,7 @@ export async function issueToken(
   to: Recipient,
   token: string,
   expiresAt: number,
+  budgets: readonly IssueBudget[] = [],
 ): Promise<string | undefined> {
   const [column, key] = recipientKey(to)
   const row = await db
@@ -54,7 +62,25 @@ export async function issueToken(
           s.val(isoAt(expiresAt)).as('expires_at'),
         ])
         .where(column, '=', key)
-        .where('users.disabled', '=', 0),
+        .where('users.disabled', '=', 0)
+        .$if(budgets.length > 0, (query) =>
+          query.where((w) =>
+            w.and(
+              budgets.map((budget) =>
+                w(
+                  w
+                    .selectFrom('one_time_tokens as issued')
+                    .select((c) => c.fn.countAll().as('issued'))
+                    .whereRef('issued.user_id', '=', 'users.id')
+                    .where('issued.purpose', '=', purpose)
+                    .where('issued.created_at', '>', isoAt(clock.now() - budget.withinMs)),
+                  '<',
+                  budget.count,
+                ),
+              ),
+            ),
+          ),
+        ),
     )
     .returning('user_id')
     .executeTakeFirst()
@@ -137,11 +163,18 @@ export async function lastIssuedAt(
   return row ? Date.parse(row.created_at) : undefined
 }
 
-/** Deletes tokens past their expiry, used or not (maintenance). Returns how many. */
+/** How long an issued token is remembered after its expiry, at least: the daily budgets count it. */
+const ISSUED_MEMORY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Deletes tokens past their expiry, used or not, once a day has passed since they were issued
+ * (maintenance). Returns how many.
+ */
 export async function pruneOneTimeTokens(db: Db, clock: Clock): Promise<number> {
   const result = await db
     .deleteFrom('one_time_tokens')
     .where('expires_at', '<', isoAt(clock.now()))
+    .where('created_at', '<', isoAt(clock.now() - ISSUED_MEMORY_MS))
     .executeTakeFirst()
   return Number(result.numDeletedRows)
 }

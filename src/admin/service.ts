@@ -64,7 +64,8 @@ export async function getUserById(services: Pick<Services, 'db'>, id: string): P
 }
 
 /**
- * Changes roles, the disabled flag or the name. Disabling ends every session at once. An admin
+ * Changes roles, the disabled flag or the name, each audited. Disabling, or taking the admin role
+ * away, ends every session at once. An admin
  * cannot disable or demote themselves, so there is always someone left to undo a mistake.
  */
 export async function updateUserAsAdmin(
@@ -106,7 +107,7 @@ export async function updateUserAsAdmin(
   const after = toUser(row)
 
   const audit = (
-    type: 'role_changed' | 'user_disabled' | 'user_enabled',
+    type: 'role_changed' | 'user_disabled' | 'user_enabled' | 'profile_changed',
     data: Record<string, unknown> = {},
   ) => recordAuditEvent(db, clock, { type, userId: id, origin, data: { ...data, by: actorId } })
   if (after.disabled && !before.disabled) {
@@ -116,7 +117,12 @@ export async function updateUserAsAdmin(
   if (!after.disabled && before.disabled) await audit('user_enabled')
   if (changes.roles !== undefined && JSON.stringify(before.roles) !== JSON.stringify(after.roles)) {
     await audit('role_changed', { from: before.roles, to: after.roles })
+    // Access tokens carry `roles` to every other service until `exp`: a demoted admin's must die now.
+    if (before.roles.includes('admin') && !after.roles.includes('admin'))
+      await endSessions(services, id, {}, 'role_removed', origin)
   }
+  if (after.full_name !== before.full_name)
+    await audit('profile_changed', { full_name: { from: before.full_name, to: after.full_name } })
   return after
 }
 

@@ -6,6 +6,7 @@ import { preparedQuery } from '../storage/prepared.ts'
 
 export const AUDIT_EVENT_TYPES = [
   'signup',
+  'user_created',
   'login_succeeded',
   'login_failed',
   'login_throttled',
@@ -18,18 +19,23 @@ export const AUDIT_EVENT_TYPES = [
   'password_reset',
   'email_verification_requested',
   'email_verified',
+  'profile_changed',
   'role_changed',
   'user_disabled',
   'user_enabled',
   'user_deleted',
+  'signing_key_rotated',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 
 /** Where a request came from: what every audit event records besides its own data. */
 export interface RequestOrigin {
-  ip: string
+  /** None for what the CLI or start-up does: they act for no client. */
+  ip: string | null
   userAgent: string | undefined
   requestId: string | undefined
+  /** Ours, when `requestId` is the client's own `X-Request-ID` (recorded as `data.server_request_id`). */
+  serverRequestId?: string | undefined
 }
 
 export interface AuditEvent {
@@ -97,7 +103,7 @@ const insertAuditEvent = preparedQuery(
       id: string
       type: string
       user_id: string | null
-      ip: string
+      ip: string | null
       user_agent: string | null
       request_id: string | null
       at: string
@@ -112,10 +118,14 @@ export async function recordAuditEvent(db: Db, clock: Clock, event: AuditEvent):
     id: randomUUID(),
     type: event.type,
     user_id: event.userId,
-    ip: event.origin.ip.slice(0, 64),
+    ip: event.origin.ip?.slice(0, 64) ?? null,
     user_agent: event.origin.userAgent?.slice(0, 512) ?? null,
     request_id: event.origin.requestId ?? null,
     at: isoAt(clock.now()),
-    data: JSON.stringify(event.data ?? {}),
+    data: JSON.stringify(
+      event.origin.serverRequestId === undefined
+        ? (event.data ?? {})
+        : { ...event.data, server_request_id: event.origin.serverRequestId },
+    ),
   })
 }

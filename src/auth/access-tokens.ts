@@ -168,7 +168,7 @@ export class AccessTokens {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: new Date(this.clock.now()),
       })
-      const claims = toClaims(payload, this.clock.now() / 1000)
+      const claims = toClaims(payload, this.clock.now() / 1000, this.config.accessTokenTtlSeconds)
       // Frozen: every request that hits the cache shares this object.
       Object.freeze(claims.roles)
       this.verified.set(token, { claims: Object.freeze(claims), kid: protectedHeader.kid ?? '' })
@@ -195,8 +195,12 @@ export class AccessTokens {
   }
 }
 
-/** Claim types, and `iat` not in the future (jose checks `nbf` and `exp`, not this). */
-function toClaims(payload: JWTPayload, nowSeconds: number): AccessClaims {
+/**
+ * Claim types, `iat` not in the future (jose checks `nbf` and `exp`, not this), and a lifetime
+ * no longer than the service gives: a token minted with a long `exp` — by a bug, or another
+ * signer holding the key — is refused rather than honoured for hours.
+ */
+function toClaims(payload: JWTPayload, nowSeconds: number, ttlSeconds: number): AccessClaims {
   const { sub, sid, jti, roles, scope, iat, exp } = payload
   const isStringList = Array.isArray(roles) && roles.every((role) => typeof role === 'string')
   if (
@@ -207,6 +211,7 @@ function toClaims(payload: JWTPayload, nowSeconds: number): AccessClaims {
     typeof iat !== 'number' ||
     typeof exp !== 'number' ||
     iat > nowSeconds + CLOCK_TOLERANCE_SECONDS ||
+    exp - iat > ttlSeconds + CLOCK_TOLERANCE_SECONDS ||
     !isStringList
   ) {
     throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')

@@ -2,7 +2,8 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Options as Argon2Options } from '@node-rs/argon2'
-import { Semaphore } from './semaphore.ts'
+import { AppError } from '../http/errors.ts'
+import { QueueFullError, Semaphore, type QueueBounds } from './semaphore.ts'
 
 /** What a hashing thread is asked (`hash-worker.ts`), and what it answers. */
 export type HashJob =
@@ -75,35 +76,62 @@ class HashThread {
 }
 
 /**
+ * Hashes that may wait per thread, and how long: with production parameters a thread does about
+ * 40 a second, so the line drains in under a second; a longer one means a flood, which is better
+ * refused (`503` with `Retry-After`) than served to clients that gave up waiting.
+ */
+export const MAX_WAITING_PER_THREAD = 32
+export const MAX_WAIT_MS = 2000
+
+/** What a caller is told when the line is full: try again in a moment. */
+const busy = (cause: QueueFullError): AppError =>
+  new AppError('UNAVAILABLE', 'Too many passwords are being checked right now; try again shortly.', {
+    cause,
+    headers: { 'retry-after': '1' },
+  })
+
+/**
  * Password hashing off the event loop, on `size` threads of its own at a lower CPU priority, at
- * most one job per thread; further jobs queue in order. One set per process and size, shared by
- * every `PasswordHasher`, so the bound holds for the whole process.
+ * most one job per thread; further jobs queue in order, at most `bounds.maxWaiting` of them for at
+ * most `bounds.maxWaitMs` (else `503 UNAVAILABLE`). One set per process, size and bounds, shared
+ * by every `PasswordHasher`, so the bound holds for the whole process.
  */
 export class HashingThreads {
-  private static readonly shared = new Map<number, HashingThreads>()
+  private static readonly shared = new Map<string, HashingThreads>()
   private readonly gate: Semaphore
   private readonly idle: HashThread[]
 
-  private constructor(readonly size: number) {
-    this.gate = new Semaphore(size)
+  private constructor(
+    readonly size: number,
+    bounds: QueueBounds,
+  ) {
+    this.gate = new Semaphore(size, bounds)
     this.idle = Array.from({ length: size }, () => new HashThread())
   }
 
-  static forSize(size: number): HashingThreads {
-    let threads = HashingThreads.shared.get(size)
-    if (!threads) HashingThreads.shared.set(size, (threads = new HashingThreads(size)))
+  static forSize(
+    size: number,
+    bounds: QueueBounds = { maxWaiting: MAX_WAITING_PER_THREAD * size, maxWaitMs: MAX_WAIT_MS },
+  ): HashingThreads {
+    const key = `${size}:${bounds.maxWaiting}:${bounds.maxWaitMs}`
+    let threads = HashingThreads.shared.get(key)
+    if (!threads) HashingThreads.shared.set(key, (threads = new HashingThreads(size, bounds)))
     return threads
   }
 
-  run(job: Job): Promise<string | boolean> {
-    return this.gate.run(async () => {
-      const thread = this.idle.pop()
-      if (!thread) throw new Error('no idle hashing thread: the gate admits one job per thread')
-      try {
-        return await thread.call(job)
-      } finally {
-        this.idle.push(thread)
-      }
-    })
+  async run(job: Job): Promise<string | boolean> {
+    try {
+      return await this.gate.run(async () => {
+        const thread = this.idle.pop()
+        if (!thread) throw new Error('no idle hashing thread: the gate admits one job per thread')
+        try {
+          return await thread.call(job)
+        } finally {
+          this.idle.push(thread)
+        }
+      })
+    } catch (error) {
+      throw error instanceof QueueFullError ? busy(error) : error
+    }
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import type { Algorithm } from '@node-rs/argon2'
 import { HashingThreads } from './hashing-threads.ts'
+import type { QueueBounds } from './semaphore.ts'
 
 export interface Argon2Params {
   memoryCost: number
@@ -32,7 +33,8 @@ export function normalizePassword(password: string): string {
  * argon2id for every new hash; bcrypt (`$2a$`, `$2b$`, `$2y$`, as passlib writes them) verified
  * for accounts imported from elsewhere. Hashing never runs on the event loop: it runs on threads of
  * its own at a lower CPU priority, at most `concurrency` at once (one per core by default), and a
- * login flood queues instead of starving requests (see `HashingThreads`).
+ * login flood queues instead of starving requests, in a bounded line: beyond it a hash fails with
+ * `503 UNAVAILABLE` and `Retry-After` (see `HashingThreads`).
  *
  * ```ts
  * const hasher = await PasswordHasher.create(PRODUCTION_ARGON2)
@@ -47,11 +49,13 @@ export class PasswordHasher {
     private readonly threads: HashingThreads,
   ) {}
 
+  /** `queue` replaces the default bounds of the line of waiting hashes (tests use a tiny one). */
   static async create(
     params: Argon2Params,
     concurrency = Math.max(1, availableParallelism()),
+    queue?: QueueBounds,
   ): Promise<PasswordHasher> {
-    return new PasswordHasher(params, HashingThreads.forSize(concurrency))
+    return new PasswordHasher(params, HashingThreads.forSize(concurrency, queue))
   }
 
   async hash(password: string): Promise<string> {

@@ -31,12 +31,15 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/auth/signup',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        preHandler: services.limits.byAddress('signup'),
+        onRequest: services.limits.byAddress('signup'),
         schema: {
           tags: ['auth'],
           summary: 'Create an account',
           body: SignupBody,
-          response: { 201: UserRef, ...errorResponses(...BODY_ERRORS, 'ACCOUNT_EXISTS', 'RATE_LIMITED') },
+          response: {
+            201: UserRef,
+            ...errorResponses(...BODY_ERRORS, 'ACCOUNT_EXISTS', 'RATE_LIMITED', 'UNAVAILABLE'),
+          },
         },
       },
       async (request, reply) => reply.code(201).send(await signup(services, request.body, originOf(request))),
@@ -46,6 +49,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/auth/login',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
+        onRequest: services.limits.byAddress('login'),
         config: { bodyTypes: ['json', 'form'] },
         schema: {
           tags: ['auth'],
@@ -60,6 +64,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
               'ACCOUNT_DISABLED',
               'EMAIL_NOT_VERIFIED',
               'RATE_LIMITED',
+              'UNAVAILABLE',
             ),
           },
         },
@@ -79,7 +84,8 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
             'The refresh token comes from the body or, when the body has none, from the `gatehouse_refresh` cookie. ' +
             'The body must be JSON (send `{}` with the cookie): a cross-site page cannot send JSON without a CORS ' +
             'preflight, so the cookie cannot be used from another site. The presented token is retired; see the ' +
-            'README for the reuse grace window.',
+            'README. Presented again within `REFRESH_REUSE_GRACE` of its rotation, it returns the same successor ' +
+            'refresh token (with a fresh access token); presented later, it ends the session (401).',
           body: RefreshBody,
           response: {
             200: TokenResponseRef,
@@ -98,6 +104,8 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/auth/token',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
+        // The grant is only known once the body is parsed: every request counts as a login attempt.
+        onRequest: services.limits.byAddress('login'),
         config: { bodyTypes: ['form'], oauthErrors: true },
         schema: {
           tags: ['auth'],

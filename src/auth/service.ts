@@ -34,8 +34,10 @@ export interface PasswordCredentials {
 }
 
 /**
- * The password grant behind `/auth/login` and `/auth/token`. Rate limits and the throttle of an
- * account that keeps failing apply first (see `RateLimits`). An unknown user costs one argon2id
+ * The password grant behind `/auth/login` and `/auth/token` (their per-address budget is taken
+ * before the body is read). The throttle of an account that keeps failing from this network, and
+ * the budget of failures from unknown places, apply before the password is checked (see
+ * `RateLimits`); the counters key on the user id once the name is found. An unknown user costs one argon2id
  * verification, like a wrong password, and both fail with the same error. A bcrypt or outdated
  * argon2 hash is replaced with a current argon2id hash once the password is proven.
  */
@@ -45,8 +47,9 @@ export async function loginWithPassword(
   origin: RequestOrigin,
 ): Promise<TokenResponse> {
   const { db, hasher, metrics, clock, limits } = services
-  await limits.beforeLogin(credentials.username, origin)
   const user = await findUserByLogin(db, credentials.username)
+  const attempt = await limits.loginAttempt(credentials.username, user, origin)
+  await limits.beforeLogin(attempt)
   const check = user
     ? await hasher.verify(user.password_hash, credentials.password)
     : { ok: await hasher.verifyNothing(credentials.password), needsRehash: false }
@@ -61,7 +64,7 @@ export async function loginWithPassword(
         reason: !user ? 'unknown_user' : !check.ok ? 'wrong_password' : 'disabled',
       },
     })
-    if (!user || !check.ok) await limits.afterLoginFailure(credentials.username, user?.id ?? null, origin)
+    if (!user || !check.ok) await limits.afterLoginFailure(attempt)
     throw user && check.ok
       ? new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
       : invalidCredentials()
@@ -69,7 +72,7 @@ export async function loginWithPassword(
   if (services.config.requireVerifiedEmail && user.email_verified === 0) {
     await refuseUnverifiedLogin(services, user, credentials.username, origin)
   }
-  await limits.afterLoginSuccess(credentials.username)
+  await limits.afterLoginSuccess(attempt)
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
     await updateUser(db, user.id, { passwordHash }, isoAt(clock.now()))

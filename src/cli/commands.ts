@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { buildApp } from '../app.ts'
 import { updateUserAsAdmin } from '../admin/service.ts'
-import type { RequestOrigin } from '../audit/audit-log.ts'
+import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isKnownRole } from '../auth/scopes.ts'
 import { loadConfig, type Config } from '../config/config.ts'
 import { AppError } from '../http/errors.ts'
@@ -23,7 +23,8 @@ export interface Output {
 /** A failure the user can fix, reported as one line and exit code 1. */
 export class CommandError extends Error {}
 
-const CLI_ORIGIN: RequestOrigin = { ip: 'local', userAgent: 'gatehouse-cli', requestId: undefined }
+/** What a command does is audited as done by `cli`, from no client address. */
+const CLI_ORIGIN: RequestOrigin = { ip: null, userAgent: 'gatehouse-cli', requestId: undefined }
 
 /** Services for one command: logs (warnings only) go to stderr, never into the command's output. */
 async function withServices<T>(config: Config, run: (services: Services) => Promise<T>): Promise<T> {
@@ -114,6 +115,12 @@ export async function usersCreate(
       fullName: options.fullName,
       roles,
     }).catch(explain)
+    await recordAuditEvent(services.db, services.clock, {
+      type: 'user_created',
+      userId: user.id,
+      origin: CLI_ORIGIN,
+      data: { roles: user.roles, by: 'cli' },
+    })
     output.out(`created ${user.id} ${user.email} (${user.roles.join(', ')})\n`)
   })
 }
@@ -186,6 +193,12 @@ export async function keysRotate(config: Config, output: Output): Promise<void> 
     throw new CommandError('JWT_ALG is HS256: rotate by changing JWT_SECRET')
   await withServices(config, async (services) => {
     const kid = await services.keys.rotate()
+    await recordAuditEvent(services.db, services.clock, {
+      type: 'signing_key_rotated',
+      userId: null,
+      origin: CLI_ORIGIN,
+      data: { kid, by: 'cli' },
+    })
     output.out(`signing with ${kid}; the previous key stays in the JWKS until its tokens have expired\n`)
   })
 }

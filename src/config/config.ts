@@ -53,6 +53,8 @@ export interface Config {
   readonly auditRetentionSeconds: number
   /** Browser origins allowed to call the API with credentials (CORS); none by default. */
   readonly corsOrigins: readonly string[]
+  /** `SECRETS_KEY`, checked to be 32 bytes in base64: encrypts private keys and other secrets at rest. */
+  readonly secretsKey: string | undefined
   readonly logLevel: LogLevel
   readonly production: boolean
 }
@@ -190,6 +192,7 @@ export function loadConfig(env: Env): Config {
     roleScopes: parseRoleScopes(value('ROLE_SCOPES'), problems),
     auditRetentionSeconds: duration('AUDIT_RETENTION', '90d', false),
     corsOrigins: parseOrigins(value('CORS_ORIGINS'), problems),
+    secretsKey: parseSecretsKey(value('SECRETS_KEY'), problems),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     production,
   }
@@ -241,6 +244,19 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): boolean |
   }
   return entries
 }
+
+/** 32 bytes in base64 (or base64url); the message never repeats the value, which is a secret. */
+function parseSecretsKey(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined
+  const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64').length : 0
+  if (bytes === SECRETS_KEY_BYTES) return raw
+  problems.push(
+    `SECRETS_KEY: expected ${SECRETS_KEY_BYTES} random bytes in base64 (e.g. openssl rand -base64 32), got ${bytes === 0 ? 'something that is not base64' : `${bytes} bytes`}`,
+  )
+  return undefined
+}
+
+const SECRETS_KEY_BYTES = 32
 
 function keyPrefix(raw: string, problems: string[]): string {
   if (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) return raw
@@ -319,6 +335,11 @@ function productionProblems(config: Config): string[] {
     problems.push('PUBLIC_URL: required in production (links in mails), and it must be https://')
   } else if (new URL(publicUrl).protocol !== 'https:') {
     problems.push('PUBLIC_URL: must be https:// in production, since the refresh cookie is Secure')
+  }
+  if (config.secretsKey === undefined) {
+    problems.push(
+      'SECRETS_KEY: required in production (it encrypts private signing keys at rest); generate one with openssl rand -base64 32',
+    )
   }
   if (config.trustProxy === true) {
     problems.push(

@@ -3,6 +3,8 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK
 import type { Clock } from '../clock.ts'
 import { isoAt } from '../clock.ts'
 import type { Config, JwtAlgorithm } from '../config/config.ts'
+import { openStored, sealStored } from '../crypto/at-rest.ts'
+import { SecretBox } from '../crypto/secrets.ts'
 import type { Db } from '../storage/database.ts'
 
 /** A WebCrypto key for asymmetric algorithms, the raw secret for HS256 (as jose takes them). */
@@ -36,10 +38,12 @@ export interface StoredKey {
 /**
  * Signing and verification keys. Asymmetric keys are generated on first start and kept in the
  * database, so every instance sharing it signs with the same key and verifies the others' tokens;
- * keys are imported once into `CryptoKey`s, never per request.
+ * keys are imported once into `CryptoKey`s, never per request. With SECRETS_KEY, private keys are
+ * stored sealed (AES-256-GCM, bound to their kid); keys stored in clear before are sealed in place
+ * on the first start that has it.
  *
  * ```ts
- * const keys = await KeyStore.open(db, config, clock)
+ * const keys = await KeyStore.open(db, config, clock, secretsKeyBox(config.secretsKey))
  * const { kid, key } = keys.signingKey()
  * ```
  */
@@ -54,13 +58,21 @@ export class KeyStore {
     private readonly db: Db,
     private readonly config: Config,
     private readonly clock: Clock,
+    private readonly secretsKey: SecretBox | undefined,
   ) {}
 
-  static async open(db: Db, config: Config, clock: Clock): Promise<KeyStore> {
-    const store = new KeyStore(db, config, clock)
+  /** Throws a `ConfigError` when a stored private key is sealed and SECRETS_KEY is missing or another key. */
+  static async open(
+    db: Db,
+    config: Config,
+    clock: Clock,
+    secretsKey: SecretBox | undefined,
+  ): Promise<KeyStore> {
+    const store = new KeyStore(db, config, clock, secretsKey)
     if (config.jwt.algorithm === 'HS256') {
       store.useSharedSecret(config.jwt.secret ?? '')
     } else {
+      await store.sealClearKeys()
       await store.ensureSigningKey(config.jwt.algorithm)
       await store.reload()
     }
@@ -136,6 +148,25 @@ export class KeyStore {
     this.verification = new Map([[kid, { key, alg: 'HS256' }]])
   }
 
+  /**
+   * Checks that every sealed private key opens with SECRETS_KEY — before anything is sealed with
+   * it, so a wrong key stops start-up instead of leaving keys sealed under two — then seals those
+   * still in clear. Each is a compare-and-swap on the clear value, so concurrent starts seal it once.
+   */
+  private async sealClearKeys(): Promise<void> {
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).execute()
+    for (const row of rows) privateJwkOf(this.secretsKey, row)
+    if (this.secretsKey === undefined) return
+    for (const row of rows.filter((stored) => !SecretBox.isSealed(stored.private_jwk))) {
+      await this.db
+        .updateTable('signing_keys')
+        .set({ private_jwk: sealStored(this.secretsKey, row.private_jwk, signingKeyPurpose(row.kid)) })
+        .where('kid', '=', row.kid)
+        .where('private_jwk', '=', row.private_jwk)
+        .execute()
+    }
+  }
+
   private async ensureSigningKey(alg: JwtAlgorithm): Promise<void> {
     const existing = await this.activeKeyQuery(alg).executeTakeFirst()
     if (!existing) await this.createSigningKey(alg)
@@ -154,7 +185,11 @@ export class KeyStore {
         .values({
           kid,
           alg,
-          private_jwk: JSON.stringify({ ...(await exportJWK(privateKey)), alg, kid }),
+          private_jwk: sealStored(
+            this.secretsKey,
+            JSON.stringify({ ...(await exportJWK(privateKey)), alg, kid }),
+            signingKeyPurpose(kid),
+          ),
           public_jwk: JSON.stringify({ ...publicJwk, kid }),
           created_at: now,
           retired_at: null,
@@ -206,7 +241,8 @@ export class KeyStore {
         alg: row.alg,
       })
       if (signing === undefined && row.alg === alg && row.retired_at === null) {
-        const key = (await importJWK(JSON.parse(row.private_jwk) as JWK, row.alg)) as webcrypto.CryptoKey
+        const privateJwk = JSON.parse(privateJwkOf(this.secretsKey, row)) as JWK
+        const key = (await importJWK(privateJwk, row.alg)) as webcrypto.CryptoKey
         signing = { kid: row.kid, alg, key }
       }
     }
@@ -215,4 +251,16 @@ export class KeyStore {
     this.verification = verification
     this.publicJwks = publicJwks
   }
+}
+
+/** What a sealed private key is bound to: a seal moved to another row does not open. */
+const signingKeyPurpose = (kid: string) => `signing_key:${kid}`
+
+function privateJwkOf(secretsKey: SecretBox | undefined, row: { kid: string; private_jwk: string }): string {
+  return openStored(
+    secretsKey,
+    row.private_jwk,
+    signingKeyPurpose(row.kid),
+    `the private signing key ${row.kid}`,
+  )
 }

@@ -2,14 +2,19 @@ import { pruneOneTimeTokens } from '../account/tokens.ts'
 import { pruneAuditEvents } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
 import { pruneMailOutbox } from '../mail/outbox.ts'
+import { pruneLoginPlaces } from '../ratelimit/login-places.ts'
 import type { Services } from '../services.ts'
+import { eraseReplayableSuccessors } from '../sessions/service.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
 
 /**
  * Deletes what nothing can need any more: audit events past `AUDIT_RETENTION`, revocation records
  * whose tokens have all expired, sessions past their absolute end (with their refresh tokens),
- * expired reset and verification tokens, and mails sent or given up more than a week ago.
+ * expired reset and verification tokens (a day after they were issued: the daily budget of reset
+ * mails counts them), mails sent or given up more than a week ago, and the places accounts have
+ * not logged in from for 30 days. It also erases rotated refresh tokens' successors kept sealed
+ * for replays once the grace window is over.
  */
 export async function runMaintenance(services: Services): Promise<Record<string, number>> {
   const { db, clock, config, revocations } = services
@@ -21,7 +26,17 @@ export async function runMaintenance(services: Services): Promise<Record<string,
     .executeTakeFirst()
   const oneTimeTokens = await pruneOneTimeTokens(db, clock)
   const mails = await pruneMailOutbox(db, clock)
-  return { auditEvents, revocationRecords, sessions: Number(sessions.numDeletedRows), oneTimeTokens, mails }
+  const loginPlaces = await pruneLoginPlaces(db, clock)
+  const replayableSuccessors = await eraseReplayableSuccessors(services)
+  return {
+    auditEvents,
+    revocationRecords,
+    sessions: Number(sessions.numDeletedRows),
+    oneTimeTokens,
+    mails,
+    loginPlaces,
+    replayableSuccessors,
+  }
 }
 
 /** Runs maintenance now and then hourly; every instance may run it, the deletes are idempotent. */

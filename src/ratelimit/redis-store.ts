@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type * as IoRedis from 'ioredis'
 import type { Redis, Result } from 'ioredis'
 import type { Logger } from 'pino'
-import { MemoryLimiterStore, type LimiterStore } from './store.ts'
+import { MemoryLimiterStore, gcra, type LimiterStore } from './store.ts'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -72,6 +72,16 @@ export class RedisLimiterStore implements LimiterStore {
     return this.shared(
       () => this.redis.gatehouseTake(this.prefix + key, nowMs, windowMs / limit, windowMs),
       () => this.fallback.take(key, limit, windowMs, nowMs),
+    )
+  }
+
+  peek(key: string, limit: number, windowMs: number, nowMs: number): Promise<number> {
+    return this.shared(
+      async () => {
+        const tat = Number((await this.redis.get(this.prefix + key)) ?? nowMs)
+        return gcra(tat, limit, windowMs, nowMs).waitMs
+      },
+      () => this.fallback.peek(key, limit, windowMs, nowMs),
     )
   }
 

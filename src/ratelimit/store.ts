@@ -8,6 +8,8 @@ export interface LimiterStore {
    * `limit`. Atomic per key. Returns 0 when allowed, else the milliseconds until it would be.
    */
   take(key: string, limit: number, windowMs: number, nowMs: number): Promise<number>
+  /** What `take` would answer now, without spending anything. */
+  peek(key: string, limit: number, windowMs: number, nowMs: number): Promise<number>
   /** Counts one failure for `key` and returns the failures in a row so far (kept for `ttlMs`). */
   addFailure(key: string, ttlMs: number, nowMs: number): Promise<number>
   /** Blocks `key` until `untilMs`. */
@@ -32,17 +34,73 @@ export function gcra(
   return waitMs > 0 ? { tat, waitMs: Math.ceil(waitMs) } : { tat: next, waitMs: 0 }
 }
 
-/** One process's limiter state. Expired entries are swept as the map grows. */
+/** Entries each in-process map keeps at most (about 100 bytes each: some 10 MB per map when full). */
+export const MEMORY_STORE_MAX_ENTRIES = 100_000
+
+/**
+ * A map of at most `max` entries that forgets the least recently used one when full. A JavaScript
+ * `Map` iterates in insertion order, so re-inserting on use keeps the oldest first: every operation
+ * is O(1), and nothing is ever scanned on the request path.
+ */
+class LruMap<V> {
+  private readonly entries = new Map<string, V>()
+
+  constructor(private readonly max: number) {}
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get(key: string): V | undefined {
+    return this.entries.get(key)
+  }
+
+  set(key: string, value: V): void {
+    this.entries.delete(key)
+    this.entries.set(key, value)
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string)
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key)
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}
+
+/**
+ * One process's limiter state, in three maps of at most `maxEntries` each (least recently used
+ * first out). An expired entry reads as absent and is overwritten on its next use. An attacker who
+ * floods with fresh keys only evicts the stalest entries of the map they fill: GCRA cells (a budget
+ * starts full again) fill fastest, failures and blocks only as fast as failed logins are allowed.
+ */
 export class MemoryLimiterStore implements LimiterStore {
-  private readonly cells = new Map<string, number>()
-  private readonly failures = new Map<string, { count: number; expiresAt: number }>()
-  private readonly blocks = new Map<string, number>()
+  private readonly cells: LruMap<number>
+  private readonly failures: LruMap<{ count: number; expiresAt: number }>
+  private readonly blocks: LruMap<number>
+
+  constructor(options: { maxEntries?: number } = {}) {
+    const max = options.maxEntries ?? MEMORY_STORE_MAX_ENTRIES
+    this.cells = new LruMap(max)
+    this.failures = new LruMap(max)
+    this.blocks = new LruMap(max)
+  }
+
+  /** Entries held, per map: what a test checks the bound with. */
+  get sizes(): { cells: number; failures: number; blocks: number } {
+    return { cells: this.cells.size, failures: this.failures.size, blocks: this.blocks.size }
+  }
 
   take(key: string, limit: number, windowMs: number, nowMs: number): Promise<number> {
-    this.sweep(nowMs)
     const result = gcra(this.cells.get(key) ?? nowMs, limit, windowMs, nowMs)
     this.cells.set(key, result.tat)
     return Promise.resolve(result.waitMs)
+  }
+
+  peek(key: string, limit: number, windowMs: number, nowMs: number): Promise<number> {
+    return Promise.resolve(gcra(this.cells.get(key) ?? nowMs, limit, windowMs, nowMs).waitMs)
   }
 
   addFailure(key: string, ttlMs: number, nowMs: number): Promise<number> {
@@ -70,12 +128,7 @@ export class MemoryLimiterStore implements LimiterStore {
 
   close(): void {
     this.cells.clear()
-  }
-
-  private sweep(nowMs: number): void {
-    if (this.cells.size < 10_000) return
-    for (const [key, tat] of this.cells) if (tat <= nowMs) this.cells.delete(key)
-    for (const [key, until] of this.blocks) if (until <= nowMs) this.blocks.delete(key)
-    for (const [key, failure] of this.failures) if (failure.expiresAt <= nowMs) this.failures.delete(key)
+    this.failures.clear()
+    this.blocks.clear()
   }
 }

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../clock.ts'
+import { SealedSecretError } from '../crypto/secrets.ts'
 import { AppError } from '../http/errors.ts'
 import type { Services } from '../services.ts'
 import type { Db } from '../storage/database.ts'
 import { preparedQuery } from '../storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.ts'
 
-type SessionServices = Pick<Services, 'db' | 'clock' | 'config' | 'revocations' | 'limits'>
+type SessionServices = Pick<
+  Services,
+  'db' | 'clock' | 'config' | 'revocations' | 'limits' | 'refreshSuccessorKey'
+>
 
 /** A refresh token just handed out, and the session it belongs to. */
 export interface IssuedRefreshToken {
@@ -26,8 +30,11 @@ export type EndReason =
   | 'refresh_token_reuse'
   | 'password_changed'
   | 'password_reset'
+  /** Too many wrong current passwords to `POST /me/password` through the session. */
+  | 'password_guessing'
   | 'user_disabled'
   | 'user_deleted'
+  | 'role_removed'
 
 export const invalidRefreshToken = (): AppError =>
   new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
@@ -42,7 +49,7 @@ const insertSession = preparedQuery(
       created_at: string
       expires_at: string
       user_agent: string | null
-      ip: string
+      ip: string | null
       scope: string
     },
   ) =>
@@ -57,23 +64,40 @@ const insertRefreshTokenRow = preparedQuery(
   (
     db,
     token: { id: string; session_id: string; token_hash: string; created_at: string; expires_at: string },
-  ) => db.insertInto('refresh_tokens').values({ ...token, rotated_at: null, replaced_by: null }),
+  ) =>
+    db
+      .insertInto('refresh_tokens')
+      .values({ ...token, rotated_at: null, replaced_by: null, successor_sealed: null }),
 )
 const selectRefreshToken = preparedQuery((db, { token_hash }: { token_hash: string }) =>
   db
     .selectFrom('refresh_tokens as t')
     .innerJoin('sessions as s', 's.id', 't.session_id')
-    .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 's.user_id', 's.scope', 's.revoked_at'])
-    .select('s.expires_at as session_expires_at')
+    .leftJoin('refresh_tokens as n', 'n.id', 't.replaced_by')
+    .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 't.successor_sealed'])
+    .select(['s.user_id', 's.scope', 's.revoked_at', 's.expires_at as session_expires_at'])
+    .select('n.expires_at as successor_expires_at')
     .where('t.token_hash', '=', token_hash),
+)
+/** How a token was rotated away, read after losing the race to rotate it. */
+const selectRotation = preparedQuery((db, { id }: { id: string }) =>
+  db
+    .selectFrom('refresh_tokens as t')
+    .leftJoin('refresh_tokens as n', 'n.id', 't.replaced_by')
+    .select(['t.rotated_at', 't.successor_sealed', 'n.expires_at as successor_expires_at'])
+    .where('t.id', '=', id),
 )
 /** The compare-and-swap: only a token not rotated yet is rotated, so one request wins. */
 const markRotated = preparedQuery(
-  (db, { id, rotated_at, replaced_by }: { id: string; rotated_at: string; replaced_by: string }) =>
+  (db, args: { id: string; rotated_at: string; replaced_by: string; successor_sealed: string | null }) =>
     db
       .updateTable('refresh_tokens')
-      .set({ rotated_at, replaced_by })
-      .where('id', '=', id)
+      .set({
+        rotated_at: args.rotated_at,
+        replaced_by: args.replaced_by,
+        successor_sealed: args.successor_sealed,
+      })
+      .where('id', '=', args.id)
       .where('rotated_at', 'is', null),
 )
 const touchSession = preparedQuery((db, { id, last_used_at }: { id: string; last_used_at: string }) =>
@@ -103,7 +127,7 @@ export async function startSession(
       created_at: isoAt(now),
       expires_at: isoAt(sessionExpiresAt),
       user_agent: origin.userAgent?.slice(0, 512) ?? null,
-      ip: origin.ip.slice(0, 64),
+      ip: origin.ip?.slice(0, 64) ?? null,
       scope,
     })
     await insertRefreshToken(trx, sessionId, refreshToken, now, tokenExpiresAt)
@@ -117,13 +141,20 @@ export async function startSession(
   }
 }
 
+/** How a rotation is remembered for replays: its time, and its successor while it is kept. */
+interface Rotation {
+  rotated_at: string | null
+  successor_sealed: string | null
+  successor_expires_at: string | null
+}
+
 /**
  * Exchanges a refresh token for its successor (rotation). Exactly one request consumes a token:
- * the database decides with a compare-and-swap on `rotated_at`. Presenting a token that was
- * already rotated:
+ * the database decides with a compare-and-swap on `rotated_at`, in the transaction that inserts
+ * the successor. Presenting a token that was already rotated:
  *  - within `REFRESH_REUSE_GRACE` of its rotation (a client's concurrent requests, or a retry after
- *    a lost response), gets a sibling — another fresh refresh token of the same session — and the
- *    session lives on;
+ *    a lost response), gets the same successor the rotation issued — kept sealed for that window
+ *    only — so a session stays one chain of tokens, never a fork;
  *  - later, is taken as theft: the whole session ends, every refresh and access token with it.
  */
 export async function rotateRefreshToken(
@@ -131,7 +162,7 @@ export async function rotateRefreshToken(
   presented: string,
   origin: RequestOrigin,
 ): Promise<IssuedRefreshToken> {
-  const { db, clock, config } = services
+  const { db, clock } = services
   const now = clock.now()
   const [current] = (await selectRefreshToken(db, { token_hash: hashRefreshToken(presented) })).rows
   if (
@@ -143,58 +174,116 @@ export async function rotateRefreshToken(
     throw invalidRefreshToken()
   }
   await services.limits.refresh(current.session_id)
-
-  const successor = newRefreshToken()
-  const successorExpiresAt = Math.min(
-    now + config.refreshTokenTtlSeconds * 1000,
-    Date.parse(current.session_expires_at),
-  )
-  const consumed =
-    current.rotated_at === null &&
-    (await db.transaction().execute(async (trx) => {
-      const successorId = randomUUID()
-      const swap = await markRotated(trx, {
-        id: current.id,
-        rotated_at: isoAt(now),
-        replaced_by: successorId,
-      })
-      if (swap.numAffectedRows !== 1n) return false
-      await insertRefreshToken(trx, current.session_id, successor, now, successorExpiresAt, successorId)
-      await touchSession(trx, { id: current.session_id, last_used_at: isoAt(now) })
-      return true
-    }))
-
-  if (!consumed) {
-    // Rotated by another request, before ours or just now while we raced it.
-    const rotatedAt = current.rotated_at === null ? now : Date.parse(current.rotated_at)
-    const withinGrace =
-      config.refreshReuseGraceSeconds > 0 && now - rotatedAt <= config.refreshReuseGraceSeconds * 1000
-    if (!withinGrace) {
-      await endSessions(
-        services,
-        current.user_id,
-        { only: [current.session_id] },
-        'refresh_token_reuse',
-        origin,
-      )
-      await recordAuditEvent(db, clock, {
-        type: 'refresh_reuse_detected',
-        userId: current.user_id,
-        origin,
-        data: { session_id: current.session_id },
-      })
-      throw invalidRefreshToken()
-    }
-    await insertRefreshToken(db, current.session_id, successor, now, successorExpiresAt)
-  }
-
-  return {
+  const issued = (token: string, expiresAt: number): IssuedRefreshToken => ({
     userId: current.user_id,
     sessionId: current.session_id,
     scope: current.scope,
-    refreshToken: successor,
-    refreshExpiresInSeconds: secondsUntil(successorExpiresAt, now),
+    refreshToken: token,
+    refreshExpiresInSeconds: secondsUntil(expiresAt, now),
+  })
+
+  if (current.rotated_at === null) {
+    const successor = await rotate(services, current, now)
+    if (successor) return issued(successor.token, successor.expiresAt)
   }
+  // Rotated by another request, before ours or just now while we raced it: its transaction has
+  // committed once our compare-and-swap failed, so its successor can be read.
+  const [rotation] =
+    current.rotated_at === null ? (await selectRotation(db, { id: current.id })).rows : [current]
+  const replayed = rotation && replayedSuccessor(services, current.id, rotation, now)
+  if (replayed) return issued(replayed.token, replayed.expiresAt)
+
+  await endSessions(services, current.user_id, { only: [current.session_id] }, 'refresh_token_reuse', origin)
+  await db
+    .updateTable('refresh_tokens')
+    .set({ successor_sealed: null })
+    .where('session_id', '=', current.session_id)
+    .where('successor_sealed', 'is not', null)
+    .execute()
+  await recordAuditEvent(db, clock, {
+    type: 'refresh_reuse_detected',
+    userId: current.user_id,
+    origin,
+    data: { session_id: current.session_id },
+  })
+  throw invalidRefreshToken()
+}
+
+/**
+ * Rotates `current` unless another request did first (then nothing). The successor is random —
+ * never derived from its parent, which would make every later token computable from an old one —
+ * and kept sealed beside the parent for the grace window.
+ */
+async function rotate(
+  services: SessionServices,
+  current: { id: string; session_id: string; session_expires_at: string },
+  now: number,
+): Promise<{ token: string; expiresAt: number } | undefined> {
+  const { db, config } = services
+  const token = newRefreshToken()
+  const expiresAt = Math.min(
+    now + config.refreshTokenTtlSeconds * 1000,
+    Date.parse(current.session_expires_at),
+  )
+  const id = randomUUID()
+  const rotated = await db.transaction().execute(async (trx) => {
+    const swap = await markRotated(trx, {
+      id: current.id,
+      rotated_at: isoAt(now),
+      replaced_by: id,
+      successor_sealed:
+        config.refreshReuseGraceSeconds > 0
+          ? services.refreshSuccessorKey.seal(token, successorPurpose(current.id))
+          : null,
+    })
+    if (swap.numAffectedRows !== 1n) return false
+    await insertRefreshToken(trx, current.session_id, token, now, expiresAt, id)
+    await touchSession(trx, { id: current.session_id, last_used_at: isoAt(now) })
+    return true
+  })
+  return rotated ? { token, expiresAt } : undefined
+}
+
+/** The successor a replay within the grace window gets back; nothing once the window has passed. */
+function replayedSuccessor(
+  services: SessionServices,
+  parentId: string,
+  rotation: Rotation,
+  now: number,
+): { token: string; expiresAt: number } | undefined {
+  const { rotated_at, successor_sealed, successor_expires_at } = rotation
+  if (rotated_at === null || successor_sealed === null || successor_expires_at === null) return undefined
+  if (now - Date.parse(rotated_at) > services.config.refreshReuseGraceSeconds * 1000) return undefined
+  try {
+    const token = services.refreshSuccessorKey
+      .open(successor_sealed, successorPurpose(parentId))
+      .toString('utf8')
+    return { token, expiresAt: Date.parse(successor_expires_at) }
+  } catch (error) {
+    if (error instanceof SealedSecretError) return undefined
+    throw error
+  }
+}
+
+/** A sealed successor opens only beside the token it replaced. */
+const successorPurpose = (parentId: string) => `refresh_successor:${parentId}`
+
+/**
+ * Erases the sealed successors whose grace window has passed, so the database never holds a
+ * usable refresh token longer than that (maintenance runs this; a replay after the window erases
+ * its session's at once).
+ */
+export async function eraseReplayableSuccessors(
+  services: Pick<Services, 'db' | 'clock' | 'config'>,
+): Promise<number> {
+  const { db, clock, config } = services
+  const result = await db
+    .updateTable('refresh_tokens')
+    .set({ successor_sealed: null })
+    .where('successor_sealed', 'is not', null)
+    .where('rotated_at', '<', isoAt(clock.now() - config.refreshReuseGraceSeconds * 1000))
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows)
 }
 
 /**

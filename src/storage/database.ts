@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
@@ -19,9 +19,11 @@ const loadPg = (): typeof PgModule => createRequire(import.meta.url)('pg') as ty
  */
 export function openDatabase(target: DatabaseTarget): Db {
   if (target.kind === 'sqlite') {
-    if (target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true })
+    const onDisk = target.path !== ':memory:'
+    if (onDisk) createPrivately(target.path)
     const database = new BetterSqlite3(target.path)
     database.pragma('journal_mode = WAL')
+    if (onDisk) restrictFiles(target.path)
     database.pragma('synchronous = NORMAL')
     database.pragma('foreign_keys = ON')
     database.pragma('busy_timeout = 5000')
@@ -37,6 +39,30 @@ export function openDatabase(target: DatabaseTarget): Db {
   pool.on('error', () => undefined)
   pool.on('connect', (client) => client.on('error', () => undefined))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+}
+
+/**
+ * The database holds password hashes and private keys: a directory made for it is the service
+ * user's only (0700), and the file is created 0600 before SQLite opens it, with no moment at
+ * which another user could open it.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  try {
+    closeSync(openSync(path, 'wx', 0o600))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+}
+
+/**
+ * A file made by an earlier version may be readable by others: it is narrowed to 0600, with its
+ * `-wal` and `-shm` (SQLite gives those the main file's mode when it makes them).
+ */
+function restrictFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600)
+  }
 }
 
 /** Distinct SQL texts kept compiled; Kysely's SQL has one text per query shape, so few are needed. */

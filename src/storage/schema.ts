@@ -46,11 +46,25 @@ export interface RefreshTokensTable {
   /** Set by the one request that rotated this token away (atomic compare-and-swap). */
   rotated_at: string | null
   replaced_by: string | null
+  /**
+   * The successor token itself, sealed with the server key, from the rotation until the reuse
+   * grace window has passed (then null): a replay within the window is given the same token.
+   */
+  successor_sealed: string | null
+}
+
+/** Keys the service generated for itself, shared by every instance; sealed when SECRETS_KEY is set. */
+export interface ServerSecretsTable {
+  name: string
+  /** base64url of the key, or a `SecretBox` seal of it under SECRETS_KEY. */
+  value: string
+  created_at: string
 }
 
 export interface SigningKeysTable {
   kid: string
   alg: string
+  /** The private JWK as JSON, or sealed under SECRETS_KEY (a `SecretBox` value) when it is set. */
   private_jwk: string
   public_jwk: string
   created_at: string
@@ -128,14 +142,23 @@ export interface MailOutboxTable {
   last_error: string | null
 }
 
+/** Where each account last logged in from, by network (IPv4 /24, IPv6 /64). */
+export interface LoginPlacesTable {
+  user_id: string
+  network: string
+  last_login_at: string
+}
+
 export interface Database {
   users: UsersTable
   one_time_tokens: OneTimeTokensTable
   mail_outbox: MailOutboxTable
+  login_places: LoginPlacesTable
   revoked_sessions: RevokedSessionsTable
   todos: TodosTable
   audit_events: AuditEventsTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
+  server_secrets: ServerSecretsTable
 }

@@ -7,6 +7,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../http/schemas.ts'
+import { originOf } from '../http/request-context.ts'
 import type { Services } from '../services.ts'
 import { UpdateMeBody, UserRef } from './schemas.ts'
 import { getUser, updateProfile } from './service.ts'
@@ -40,7 +41,8 @@ export function userRoutes(services: Services, guards: Guards): FastifyPluginAsy
           response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'ACCOUNT_EXISTS') },
         },
       },
-      async (request) => updateProfile(services, principalOf(request).userId, request.body),
+      async (request) =>
+        updateProfile(services, principalOf(request).userId, request.body, originOf(request)),
     )
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { passwordProblems } from '../auth/password-policy.ts'
 import { isoAt } from '../clock.ts'
 import { AppError, AuthenticationError, ValidationError } from '../http/errors.ts'
@@ -15,6 +16,9 @@ export interface NewAccount {
   fullName?: string | undefined
   roles: string[]
 }
+
+/** Start-up acts for nobody's request. */
+const BOOTSTRAP_ORIGIN: RequestOrigin = { ip: null, userAgent: undefined, requestId: undefined }
 
 const accountExists = (cause?: unknown) =>
   new AppError('ACCOUNT_EXISTS', 'An account with this email or username already exists.', { cause })
@@ -57,11 +61,15 @@ export async function getUser(services: Pick<Services, 'db'>, userId: string): P
   return toUser(row)
 }
 
+/** Changes the caller's name or username; a new username is audited, as it is a login name. */
 export async function updateProfile(
   services: Pick<Services, 'db' | 'clock'>,
   userId: string,
   changes: UpdateMeBody,
+  origin: RequestOrigin,
 ): Promise<User> {
+  const before = await findUserById(services.db, userId)
+  if (!before) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   try {
     const row = await updateUser(
       services.db,
@@ -70,6 +78,14 @@ export async function updateProfile(
       isoAt(services.clock.now()),
     )
     if (!row) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+    if (row.username !== before.username) {
+      await recordAuditEvent(services.db, services.clock, {
+        type: 'profile_changed',
+        userId,
+        origin,
+        data: { username: { from: before.username, to: row.username }, by: userId },
+      })
+    }
     return toUser(row)
   } catch (error) {
     if (isUniqueViolation(error)) throw accountExists(error)
@@ -77,12 +93,24 @@ export async function updateProfile(
   }
 }
 
+/** Why start-up stops: the configured address belongs to an account the operator cannot vouch for. */
+const foreignAccount = (email: string, why: string) =>
+  new Error(
+    `ADMIN_EMAIL: an account someone else may control already holds ${email} (${why}); ` +
+      'it was not made an admin. Check it (gatehouse users list --q), then promote it with ' +
+      '`gatehouse users set-role` or delete it, or choose another ADMIN_EMAIL.',
+  )
+
 /**
- * `ADMIN_EMAIL`/`ADMIN_PASSWORD`: the account is created as an admin when missing, or given the
- * admin role when it exists. An existing password is left alone, so a password the admin changed
- * later is not reset by the next restart.
+ * `ADMIN_EMAIL`/`ADMIN_PASSWORD` at server start: the account is created as an admin when missing.
+ * An existing admin is left alone (its password may have changed since). An existing account
+ * without the role is promoted only when it is provably the operator's: its stored address is
+ * `ADMIN_EMAIL` itself (not a look-alike that only folds to it under NFKC) and `ADMIN_PASSWORD`
+ * opens it. Anything else stops start-up, since anyone may have signed up with that address first.
  */
-export async function ensureAdmin(services: Services): Promise<void> {
+export async function ensureAdmin(
+  services: Pick<Services, 'config' | 'db' | 'clock' | 'hasher' | 'logger'>,
+): Promise<void> {
   const admin = services.config.admin
   if (!admin) return
   const existing = await findUserByEmail(services.db, admin.email)
@@ -93,20 +121,31 @@ export async function ensureAdmin(services: Services): Promise<void> {
         password: admin.password,
         roles: ['user', 'admin'],
       })
+      services.logger.info({ user_email: admin.email }, 'admin account created')
+      return
     } catch (error) {
       if (error instanceof ValidationError) {
         const reasons = (error.details ?? []).map((d) => d.message).join('; ')
         throw new Error(`ADMIN_PASSWORD: ${reasons}`, { cause: error })
       }
       if (!(error instanceof AppError && error.code === 'ACCOUNT_EXISTS')) throw error
-      // Another instance created it in the meantime; fall through to the role check.
+      // Another instance created it in the meantime; it is checked like any existing account.
     }
-    services.logger.info({ user_email: admin.email }, 'admin account ensured')
   }
   const row = existing ?? (await findUserByEmail(services.db, admin.email))
-  const roles = row ? (JSON.parse(row.roles) as string[]) : []
-  if (row && !roles.includes('admin')) {
-    await updateUser(services.db, row.id, { roles: [...roles, 'admin'] }, isoAt(services.clock.now()))
-    services.logger.info({ user_id: row.id }, 'admin role granted to existing account')
-  }
+  if (!row) throw new Error('ADMIN_EMAIL: the account disappeared while it was being created')
+  const roles = JSON.parse(row.roles) as string[]
+  if (roles.includes('admin')) return
+  if (row.email.trim().toLowerCase() !== admin.email.trim().normalize('NFKC').toLowerCase())
+    throw foreignAccount(admin.email, `stored as ${JSON.stringify(row.email)}`)
+  const { ok } = await services.hasher.verify(row.password_hash, admin.password)
+  if (!ok) throw foreignAccount(admin.email, 'ADMIN_PASSWORD does not open it')
+  await updateUser(services.db, row.id, { roles: [...roles, 'admin'] }, isoAt(services.clock.now()))
+  await recordAuditEvent(services.db, services.clock, {
+    type: 'role_changed',
+    userId: row.id,
+    origin: BOOTSTRAP_ORIGIN,
+    data: { from: roles, to: [...roles, 'admin'], by: 'bootstrap' },
+  })
+  services.logger.warn({ user_id: row.id }, 'ADMIN_EMAIL: admin role granted to an existing account')
 }

@@ -158,7 +158,10 @@ await describeOnDatabases(
           'type',
           'user_id',
         ])
-        return event
+        // The client chose the request id; the server's own is kept beside it.
+        const { server_request_id: serverRequestId, ...data } = event.data
+        assert.match(String(serverRequestId), /^[0-9a-f-]{36}$/)
+        return { ...event, data }
       }
 
       assert.equal(find(mine, `${r}-signup`, 'signup').user_id, userId)

@@ -96,6 +96,13 @@ const auditOf = (t: TestApp, userId: string) =>
     .orderBy('id')
     .execute()
 
+/** An event's data without the id the server adds when the client chose the X-Request-ID. */
+function withoutServerRequestId(data: string): Record<string, unknown> {
+  const { server_request_id: serverRequestId, ...rest } = JSON.parse(data) as Record<string, unknown>
+  assert.match(String(serverRequestId), /^[0-9a-f-]{36}$/)
+  return rest
+}
+
 async function searchIds(t: TestApp, token: string, q: string): Promise<string[]> {
   const response = await t.app.inject({
     method: 'GET',
@@ -280,7 +287,11 @@ await describeOnDatabases(
       const changed = (await auditOf(ctx(), user.id)).filter((event) => event.type === 'role_changed')
       assert.equal(changed.length, 1)
       assert.equal(changed[0]!.request_id, 'promote-1')
-      assert.deepEqual(JSON.parse(changed[0]!.data), { from: ['user'], to: ['user', 'admin'], by: actor })
+      assert.deepEqual(withoutServerRequestId(changed[0]!.data), {
+        from: ['user'],
+        to: ['user', 'admin'],
+        by: actor,
+      })
 
       const promoted = await login(ctx(), email, password)
       assert.match(promoted.scope, /\badmin\b/)
@@ -477,7 +488,7 @@ await describeOnDatabases(
       const deleted = (await auditOf(ctx(), user.id)).find((event) => event.type === 'user_deleted')
       assert.ok(deleted, 'user_deleted is on record after the user is gone')
       assert.equal(deleted.request_id, 'delete-1')
-      assert.deepEqual(JSON.parse(deleted.data), { by: actor })
+      assert.deepEqual(withoutServerRequestId(deleted.data), { by: actor })
 
       assertError(await getUser(ctx(), token, user.id), 404, 'NOT_FOUND')
       assertError(await deleteUser(ctx(), token, user.id), 404, 'NOT_FOUND')
@@ -587,15 +598,44 @@ await describeOnDatabases(
       await assertUntouched(ctx(), { id: victim.user.id, token: victim.tokens.access_token }, snapshot)
     })
 
-    it('takes a demotion through PATCH /admin/users into account at once, although the token still says admin', async () => {
+    it('demoting an admin ends their sessions: the old token, still saying admin, is 401 and refresh fails', async () => {
       const admin = await adminLogin(ctx())
       const { user, email, password } = await signupAndLogin(ctx().app)
       const promoted = await patchUser(ctx(), admin, user.id, { roles: ['user', 'admin'] })
       assert.equal(promoted.statusCode, 200)
-      const token = (await login(ctx(), email, password)).access_token
-      assert.equal((await getUser(ctx(), token, user.id)).statusCode, 200)
-      await patchUser(ctx(), admin, user.id, { roles: ['user'] })
-      assertError(await getUser(ctx(), token, user.id), 403, 'FORBIDDEN')
+      const tokens = await login(ctx(), email, password)
+      assert.equal((await getUser(ctx(), tokens.access_token, user.id)).statusCode, 200)
+      await patchUser(ctx(), admin, user.id, { roles: ['user'] }, 'demote-1')
+      assertError(await getUser(ctx(), tokens.access_token, user.id), 401, 'INVALID_TOKEN')
+      assertError(await me(ctx(), tokens.access_token), 401, 'INVALID_TOKEN')
+      assertError(await refresh(ctx(), tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
+      const ended = (await auditOf(ctx(), user.id)).find((event) => event.type === 'sessions_ended')
+      assert.equal(ended?.request_id, 'demote-1')
+      assert.equal(JSON.parse(ended.data).reason, 'role_removed')
+      const fresh = await login(ctx(), email, password)
+      assert.doesNotMatch(fresh.scope, /\badmin\b/, 'a new login works, without admin')
+    })
+
+    it('a promotion ends no session', async () => {
+      const admin = await adminLogin(ctx())
+      const { user, tokens } = await signupAndLogin(ctx().app)
+      await patchUser(ctx(), admin, user.id, { roles: ['user', 'admin'] })
+      assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200)
+    })
+
+    it('an admin rename is audited as profile_changed with the old and the new name', async () => {
+      const token = await adminLogin(ctx())
+      const actor = await adminId(ctx(), token)
+      const user = await signup(ctx(), { email: uniqueEmail(), full_name: 'Ada' })
+      await patchUser(ctx(), token, user.id, { full_name: 'Mallory' }, 'rename-1')
+      await patchUser(ctx(), token, user.id, { full_name: 'Mallory' })
+      const renames = (await auditOf(ctx(), user.id)).filter((event) => event.type === 'profile_changed')
+      assert.equal(renames.length, 1, 'an unchanged name is no event')
+      assert.equal(renames[0]!.request_id, 'rename-1')
+      assert.deepEqual(withoutServerRequestId(renames[0]!.data), {
+        full_name: { from: 'Ada', to: 'Mallory' },
+        by: actor,
+      })
     })
   },
   { env: ADMIN },

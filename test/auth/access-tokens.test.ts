@@ -130,6 +130,15 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
     assert.equal((await me(await mint(ctx(), { sub: user.id, nbf: now + 5 }))).statusCode, 200)
   })
 
+  it('rejects a token signed by the real key with a lifetime beyond ACCESS_TOKEN_TTL (a 2 h token)', async () => {
+    const { user } = await signupAndLogin(ctx().app)
+    const now = Math.floor(ctx().clock.now() / 1000)
+    await assertRejected(await mint(ctx(), { sub: user.id, exp: now + 2 * 3600 }))
+    await assertRejected(await mint(ctx(), { sub: user.id, iat: now - 3600, exp: now + 600 }))
+    const withinLeeway = await mint(ctx(), { sub: user.id, iat: now - 20, exp: now + 900 })
+    assert.equal((await me(withinLeeway)).statusCode, 200, 'ACCESS_TOKEN_TTL plus the clock leeway')
+  })
+
   it('rejects a token of an unknown kid without failing the request', async () => {
     const { user } = await signupAndLogin(ctx().app)
     await assertRejected(await mint(ctx(), { sub: user.id }, { kid: 'no-such-key' }))

@@ -216,6 +216,43 @@ await describeOnDatabases(
       assertInvalidFields(await reset(ctx(), token), ['token'])
     })
 
+    it('mails one account at most 3 links an hour and 10 a day, answering 202 each time; the links mailed still work', async () => {
+      const { email } = await signupAndLogin(ctx().app)
+      const mailed = () => smtp.to(email).length
+      const ask = async (times: number) => {
+        for (let i = 0; i < times; i++) assert.equal((await forgot(ctx(), email)).statusCode, 202)
+        await deliver(ctx())
+      }
+      await ask(6)
+      assert.equal(mailed(), 3, 'a burst of 6 requests mails 3 links')
+      ctx().clock.advance(3600)
+      await ask(4)
+      assert.equal(mailed(), 6)
+      ctx().clock.advance(3600)
+      await ask(3)
+      ctx().clock.advance(3600)
+      await ask(3)
+      assert.equal(mailed(), 10, 'and at most 10 in a day')
+      const last = tokenFromMail(smtp.to(email).at(-1)!, RESET_PATH)
+      tokensSeen.push(last)
+      ctx().clock.advance(21 * 3600)
+      await ask(1)
+      assert.equal(mailed(), 11, 'a day after the first, a link can be mailed again')
+      const newest = tokenFromMail(smtp.to(email).at(-1)!, RESET_PATH)
+      tokensSeen.push(newest)
+      assert.equal((await reset(ctx(), newest)).statusCode, 204)
+    })
+
+    it('answers a spent budget exactly like an unknown address, doing the same database work', async () => {
+      const { email } = await signupAndLogin(ctx().app)
+      for (let i = 0; i < 3; i++) await forgot(ctx(), email)
+      const spent = await statementsOf(ctx(), () => forgot(ctx(), email))
+      const unknown = await statementsOf(ctx(), () => forgot(ctx(), uniqueEmail('nobody')))
+      assert.deepEqual(spent, unknown)
+      await deliver(ctx())
+      assert.equal(smtp.to(email).length, 3)
+    })
+
     it('validates the bodies', async () => {
       assertInvalidFields(await forgot(ctx(), 'not an email'), ['email'])
       const missing = await ctx().app.inject({ method: 'POST', url: '/auth/password/reset', payload: {} })

@@ -17,11 +17,15 @@ interface Run {
 
 /** Runs `gatehouse ARGS` as a child process, the way an operator would. */
 function gatehouse(databaseUrl: string, ...args: string[]): Promise<Run> {
+  return gatehouseWith({}, databaseUrl, ...args)
+}
+
+function gatehouseWith(env: Record<string, string>, databaseUrl: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', TSX, CLI, ...args],
-      { env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl }, timeout: 30_000 },
+      { env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, ...env }, timeout: 30_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
       },
@@ -38,6 +42,22 @@ describe('gatehouse (the CLI)', () => {
     try {
       return db.prepare('select roles, disabled from users where email_key = ?').get(email) as
         { roles: string; disabled: number } | undefined
+    } finally {
+      db.close()
+    }
+  }
+
+  const auditEvents = (type: string) => {
+    const db = new BetterSqlite3(sqliteFile, { readonly: true })
+    try {
+      return db
+        .prepare('select user_id, ip, user_agent, data from audit_events where type = ?')
+        .all(type) as {
+        user_id: string | null
+        ip: string | null
+        user_agent: string | null
+        data: string
+      }[]
     } finally {
       db.close()
     }
@@ -181,6 +201,45 @@ describe('gatehouse (the CLI)', () => {
     const current = after.find((key) => key.status === 'signing')!
     assert.notEqual(current.kid, signing.kid)
     assert.ok(rotated.stdout.includes(current.kid))
+  })
+
+  it('audits users create, set-role, disable, enable and keys rotate as done by cli, from no address', async () => {
+    const created = await run(
+      'users',
+      'create',
+      '--email',
+      'audited@example.com',
+      '--password',
+      STRONG_PASSWORD,
+    )
+    const id = /^created ([0-9a-f-]{36})/.exec(created.stdout)![1]!
+    await run('users', 'set-role', 'audited@example.com', '--role', 'admin')
+    await run('users', 'disable', 'audited@example.com')
+    await run('users', 'enable', 'audited@example.com')
+    await run('keys', 'rotate')
+    const of = (type: string) => auditEvents(type).filter((event) => event.user_id === id)
+    for (const type of ['user_created', 'role_changed', 'user_disabled', 'user_enabled']) {
+      const [event] = of(type)
+      assert.ok(event, `${type} is audited`)
+      assert.equal(event.ip, null)
+      assert.equal(event.user_agent, 'gatehouse-cli')
+      assert.equal(JSON.parse(event.data).by, 'cli')
+    }
+    assert.deepEqual(JSON.parse(of('user_created')[0]!.data).roles, ['user'])
+    const rotations = auditEvents('signing_key_rotated')
+    assert.ok(rotations.length > 0)
+    assert.equal(JSON.parse(rotations.at(-1)!.data).by, 'cli')
+    assert.match(JSON.parse(rotations.at(-1)!.data).kid, /./)
+  })
+
+  it('read-only commands never promote the account that holds ADMIN_EMAIL', async () => {
+    await run('users', 'create', '--email', 'squatter@example.com', '--password', STRONG_PASSWORD)
+    const env = { ADMIN_EMAIL: 'squatter@example.com', ADMIN_PASSWORD: STRONG_PASSWORD }
+    for (const args of [['users', 'list'], ['keys', 'list'], ['migrate']]) {
+      const { code, stderr } = await gatehouseWith(env, database.url, ...args)
+      assert.equal(code, 0, stderr)
+    }
+    assert.deepEqual(JSON.parse(user('squatter@example.com')!.roles), ['user'])
   })
 
   it('prints the OpenAPI document without touching the database', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { parseDuration } from '../../src/config/duration.ts'
 import { problemsOf } from '../support/config.ts'
 
 const SECRET = 'k3Y!9vQ#2mZ@7xR$4tW%8pL^6nB&1cF*0hJ'
+const SECRETS_KEY = randomBytes(32).toString('base64')
 
 describe('Configuration', () => {
   it('has defaults that run on a fresh machine', () => {
@@ -196,7 +198,7 @@ describe('Configuration', () => {
   })
 
   it('refuses unsafe settings when NODE_ENV=production', () => {
-    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com' }
+    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SECRETS_KEY }
     assert.equal(loadConfig(safe).production, true)
     assert.match(
       problemsOf({ ...safe, PUBLIC_URL: 'http://auth.example.com' })[0]!,
@@ -209,6 +211,31 @@ describe('Configuration', () => {
       /^JWT_SECRET: too predictable/,
     )
     assert.equal(loadConfig({ ...safe, JWT_ALG: 'HS256', JWT_SECRET: SECRET }).jwt.algorithm, 'HS256')
+  })
+
+  it('refuses to run production without SECRETS_KEY, which would leave private signing keys readable in the database', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com' })
+    assert.equal(problems.length, 1)
+    assert.match(problems[0]!, /^SECRETS_KEY: required in production/)
+  })
+
+  it('takes SECRETS_KEY only as exactly 32 bytes of base64, and never repeats it in a message', () => {
+    assert.equal(loadConfig({}).secretsKey, undefined)
+    assert.equal(loadConfig({ SECRETS_KEY }).secretsKey, SECRETS_KEY)
+    const urlSafe = Buffer.from(SECRETS_KEY, 'base64').toString('base64url')
+    assert.equal(loadConfig({ SECRETS_KEY: urlSafe }).secretsKey, urlSafe)
+    const short = randomBytes(16).toString('base64')
+    for (const [raw, said] of [
+      [short, /got 16 bytes$/],
+      [randomBytes(33).toString('base64'), /got 33 bytes$/],
+      ['a passphrase, not a key!', /not base64$/],
+    ] as const) {
+      const [problem, ...rest] = problemsOf({ SECRETS_KEY: raw })
+      assert.deepEqual(rest, [])
+      assert.match(problem!, /^SECRETS_KEY: expected 32 random bytes in base64/)
+      assert.match(problem!, said)
+      assert.ok(!problem!.includes(raw), 'the value is not in the message')
+    }
   })
 
   it('reads .env from the working directory, under the real environment', () => {

@@ -64,13 +64,80 @@ await describeOnDatabases(
       assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', address))
     })
 
-    it('limits attempts per account, whatever the address, even with the right password', async () => {
+    it('limits attempts per account from one network (/24), whatever the address in it, even with the right password', async () => {
       const email = await newAccount(ctx())
       for (let i = 0; i < 3; i++) {
         assert.equal((await login(ctx(), email, STRONG_PASSWORD, `203.0.113.${i + 1}`)).statusCode, 200)
       }
       assertLimited(await login(ctx(), email.toUpperCase(), STRONG_PASSWORD, '203.0.113.9'))
+      assert.equal(
+        (await login(ctx(), email, STRONG_PASSWORD, '192.0.2.1')).statusCode,
+        200,
+        'the same account from another network has a budget of its own',
+      )
       ctx().clock.advance(60)
+    })
+
+    it('counts a burst of invalid bodies (422, 400) against the address before parsing them, up to 429', async () => {
+      const address = '198.51.100.90'
+      const invalid = await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        remoteAddress: address,
+        payload: { username: '' },
+      })
+      assert.equal(invalid.statusCode, 422)
+      const unparsable = await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        remoteAddress: address,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"username":',
+      })
+      assert.equal(unparsable.statusCode, 400)
+      assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', address)).statusCode, 401)
+      assertLimited(
+        await ctx().app.inject({ method: 'POST', url: '/auth/login', remoteAddress: address, payload: {} }),
+      )
+    })
+
+    it('counts every /auth/token request against the address before its body is read', async () => {
+      const token = (payload: string) =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/token',
+          remoteAddress: '198.51.100.91',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload,
+        })
+      for (let i = 0; i < 3; i++) assert.equal((await token('grant_type=')).statusCode, 400)
+      const limited = await token('grant_type=password&username=a&password=b')
+      assert.equal(limited.statusCode, 429)
+      assert.equal(limited.json().error, 'temporarily_unavailable')
+    })
+
+    it('counts every address of one IPv6 /64 as one client, and another /64 apart', async () => {
+      for (let i = 1; i <= 3; i++) {
+        const response = await login(
+          ctx(),
+          uniqueEmail(),
+          'wrong password',
+          `2001:db8:7:8::${i.toString(16)}`,
+        )
+        assert.equal(response.statusCode, 401)
+      }
+      assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', '2001:db8:7:8:ffff:1:2:3'))
+      assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', '2001:db8:7:9::1')).statusCode, 401)
+    })
+
+    it('counts an IPv4-mapped IPv6 address as the IPv4 address it maps', async () => {
+      for (let i = 0; i < 2; i++)
+        assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', '198.51.100.92')).statusCode, 401)
+      assert.equal(
+        (await login(ctx(), uniqueEmail(), 'wrong password', '::ffff:198.51.100.92')).statusCode,
+        401,
+      )
+      assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', '::ffff:c633:645c'))
     })
 
     it('limits the password grant of /auth/token, answering in RFC 6749 form', async () => {
@@ -132,6 +199,19 @@ await describeOnDatabases(
       assert.equal((await signup(uniqueEmail())).statusCode, 201)
       assert.equal((await signup(uniqueEmail())).statusCode, 201)
       assertLimited(await signup(uniqueEmail()), 30)
+    })
+
+    it('counts a burst of invalid bodies before parsing them, up to 429', async () => {
+      const invalid = () =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/signup',
+          remoteAddress: '198.51.100.32',
+          payload: { email: 'a@' + 'a.'.repeat(30_000) + ' x', password: 'short' },
+        })
+      assert.equal((await invalid()).statusCode, 422)
+      assert.equal((await invalid()).statusCode, 422)
+      assertLimited(await invalid())
     })
 
     it('counts attempts with a taken email too, so the 409 cannot be used to probe at speed', async () => {
@@ -200,6 +280,33 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
     assert.deepEqual(bodies[0], bodies[1])
   })
 
+  it('keeps a guesser on another network from locking the owner out of their usual network', async () => {
+    const email = await newAccount(ctx())
+    assert.equal((await login(ctx(), email, STRONG_PASSWORD, '192.0.2.40')).statusCode, 200)
+    for (let i = 0; i < 20; i++) await login(ctx(), email, 'wrong password', '203.0.113.40')
+    assertLimited(await login(ctx(), email, STRONG_PASSWORD, '203.0.113.41'))
+    assert.equal(
+      (await login(ctx(), email, STRONG_PASSWORD, '192.0.2.41')).statusCode,
+      200,
+      'the owner, from their network, gets in at once',
+    )
+  })
+
+  it('counts the email and the username of one account on one counter', async () => {
+    const email = uniqueEmail()
+    const username = `user_${Math.floor(Math.random() * 1e9)}`
+    const signup = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/signup',
+      remoteAddress: '10.9.0.1',
+      payload: { email, username, password: STRONG_PASSWORD },
+    })
+    assert.equal(signup.statusCode, 201, signup.body)
+    for (const name of [email, username, email.toUpperCase(), username, email])
+      assert.equal((await login(ctx(), name, 'wrong password', '198.51.100.44')).statusCode, 401)
+    assertLimited(await login(ctx(), username.toUpperCase(), STRONG_PASSWORD, '198.51.100.44'), 1)
+  })
+
   it('does not check the password while blocked', async () => {
     const email = await newAccount(ctx())
     for (let i = 0; i < 5; i++) await login(ctx(), email, 'wrong password')
@@ -208,6 +315,49 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
     assert.equal((await auditOf(ctx(), 'login_failed')).length, failuresBefore)
   })
 })
+
+const unknownPlaces = (store: string, env: Record<string, string>) =>
+  describeOnDatabases(
+    `Failed logins from unknown places, counted ${store} (LOGIN_RATE_LIMIT=2: 20 a minute for the whole service)`,
+    (ctx) => {
+      it('stops a guesser spread over many networks, while owners at their usual places still get in', async () => {
+        const owner = await newAccount(ctx())
+        const other = await newAccount(ctx())
+        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.50')).statusCode, 200)
+        // One guess per network and account: no per-address or per-account budget ever fills.
+        for (let i = 0; i < 20; i++) {
+          const target = i % 2 === 0 ? owner : uniqueEmail()
+          assert.equal((await login(ctx(), target, 'wrong password', `10.${i}.0.1`)).statusCode, 401)
+        }
+        assertLimited(await login(ctx(), owner, 'wrong password', '10.200.0.1'))
+        assertLimited(await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1'))
+        assert.equal(
+          (await login(ctx(), owner, 'wrong password', '192.0.2.51')).statusCode,
+          401,
+          'a place the account logged in from is exempt',
+        )
+        ctx().clock.advance(30)
+        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.51')).statusCode, 200)
+        assert.equal(
+          (await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1')).statusCode,
+          200,
+          'the budget refills',
+        )
+      })
+
+      it('forgets a place 30 days after the last login from it', async () => {
+        ctx().clock.advance(60)
+        const owner = await newAccount(ctx())
+        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60')).statusCode, 200)
+        ctx().clock.advance(30 * 86400)
+        for (let i = 0; i < 20; i++) await login(ctx(), uniqueEmail(), 'wrong password', `10.${i}.1.1`)
+        assertLimited(await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60'))
+      })
+    },
+    { env: { LOGIN_RATE_LIMIT: '2', ...env } },
+  )
+await unknownPlaces('in process', {})
+if (!(await sharedServicesSkip())) await unknownPlaces('in Redis', { REDIS_URL })
 
 await describeOnDatabases('Refresh rate limit', (ctx) => {
   it('allows 120 refreshes a minute per session', async () => {
@@ -259,6 +409,19 @@ describe('Rate limits shared through Redis', { skip: await sharedServicesSkip() 
 await describeOnDatabases(
   'Mail rate limit (MAIL_RATE_LIMIT=2)',
   (ctx) => {
+    it('counts a burst of invalid reset requests before parsing them, up to 429', async () => {
+      const invalid = () =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/password/forgot',
+          remoteAddress: '198.51.100.62',
+          payload: { email: 'not an address' },
+        })
+      assert.equal((await invalid()).statusCode, 422)
+      assert.equal((await invalid()).statusCode, 422)
+      assertLimited(await invalid())
+    })
+
     it('limits password-reset and verification mails per client address, known email or not', async () => {
       const forgot = (email: string) =>
         ctx().app.inject({
@@ -293,4 +456,24 @@ await describeOnDatabases(
     })
   },
   { env: { MAIL_RATE_LIMIT: '2' } },
+)
+
+await describeOnDatabases(
+  'Mail budget of the whole service (MAIL_RATE_LIMIT=1: 60 a minute)',
+  (ctx) => {
+    it('refuses a mail flood spread over many addresses once 60 were asked for in a minute', async () => {
+      const forgot = (remoteAddress: string) =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/password/forgot',
+          remoteAddress,
+          payload: { email: uniqueEmail() },
+        })
+      for (let i = 0; i < 60; i++) assert.equal((await forgot(`10.60.${i}.1`)).statusCode, 202)
+      assertLimited(await forgot('10.61.0.1'), 1)
+      ctx().clock.advance(1)
+      assert.equal((await forgot('10.61.0.2')).statusCode, 202)
+    })
+  },
+  { env: { MAIL_RATE_LIMIT: '1' } },
 )

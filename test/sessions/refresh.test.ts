@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { decodeJwt } from 'jose'
+import { runMaintenance } from '../../src/ops/maintenance.ts'
 import { hashRefreshToken } from '../../src/sessions/refresh-tokens.ts'
 import { describeOnDatabases, signupAndLogin, type TestApp } from '../support/harness.ts'
 
@@ -149,19 +150,67 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.equal(lastExpiresIn, 6 * 86400, 'the last token was cut to the end of the session')
   })
 
-  it('within the grace window, gives a concurrent presenter working tokens and keeps the session', async () => {
+  it('within the grace window, gives a replay the same successor, so the session never forks', async () => {
     const { tokens } = await signupAndLogin(ctx().app)
     const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(5)
     const again = await refresh(ctx(), tokens.refresh_token)
     assert.equal(again.statusCode, 200)
     const second = again.json<Tokens>()
-    assert.notEqual(second.refresh_token, first.refresh_token)
+    assert.equal(second.refresh_token, first.refresh_token, 'the successor the rotation issued')
+    assert.equal(second.refresh_expires_in, first.refresh_expires_in - 5)
+    assert.match(
+      String(again.headers['set-cookie']),
+      new RegExp(`^gatehouse_refresh=${first.refresh_token};`),
+    )
     for (const next of [first, second]) {
       assert.equal((await me(ctx(), next.access_token)).statusCode, 200)
     }
+    const tokensOfSession = await ctx()
+      .services.db.selectFrom('refresh_tokens')
+      .select('id')
+      .where('session_id', '=', String(decodeJwt(tokens.access_token).sid))
+      .execute()
+    assert.equal(tokensOfSession.length, 2, 'the login token and its one successor')
     assert.equal((await refresh(ctx(), first.refresh_token)).statusCode, 200)
-    assert.equal((await refresh(ctx(), second.refresh_token)).statusCode, 200)
+  })
+
+  it('gives a replay of a token whose successor was rotated since that same successor, under the successor’s own grace rule', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const second = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    ctx().clock.advance(3)
+    const third = (await refresh(ctx(), second.refresh_token)).json<Tokens>()
+    ctx().clock.advance(3)
+    const replay = await refresh(ctx(), tokens.refresh_token)
+    assert.equal(replay.statusCode, 200)
+    assert.equal(replay.json<Tokens>().refresh_token, second.refresh_token)
+    const replayOfSecond = await refresh(ctx(), second.refresh_token)
+    assert.equal(replayOfSecond.json<Tokens>().refresh_token, third.refresh_token, 'within its own window')
+    ctx().clock.advance(8)
+    assert.equal((await refresh(ctx(), second.refresh_token)).statusCode, 401, 'past its own window: theft')
+    assert.equal((await refresh(ctx(), third.refresh_token)).statusCode, 401, 'the session ended')
+  })
+
+  it('never keeps the sealed successor past the grace window: maintenance erases it, and it was never the token itself', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const parent = () =>
+      ctx()
+        .services.db.selectFrom('refresh_tokens')
+        .select('successor_sealed')
+        .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
+        .executeTakeFirstOrThrow()
+    const sealed = (await parent()).successor_sealed
+    assert.ok(sealed !== null && sealed.startsWith('v1.'), 'kept sealed during the window')
+    assert.ok(!sealed.includes(next.refresh_token))
+    ctx().clock.advance(10)
+    await runMaintenance(ctx().services)
+    assert.notEqual((await parent()).successor_sealed, null, 'the window is still open')
+    ctx().clock.advance(1)
+    const erased = await runMaintenance(ctx().services)
+    assert.ok(erased.replayableSuccessors! >= 1)
+    assert.equal((await parent()).successor_sealed, null)
+    assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 200, 'the successor itself lives on')
   })
 
   it('after the grace window, treats reuse as theft: the whole session ends, access token included', async () => {
@@ -177,6 +226,31 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.equal(access.json().error.code, 'INVALID_TOKEN')
     assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401)
     assert.ok((await auditTypes(ctx(), user.id)).includes('refresh_reuse_detected'))
+    const sealed = await ctx()
+      .services.db.selectFrom('refresh_tokens')
+      .select('successor_sealed')
+      .where('session_id', '=', String(decodeJwt(tokens.access_token).sid))
+      .execute()
+    assert.deepEqual(
+      sealed.map((row) => row.successor_sealed),
+      [null, null],
+      'the replay erased the sealed successor',
+    )
+  })
+
+  it('ends the session, the successor handed to replays included, when a replay comes after the window', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    ctx().clock.advance(4)
+    const fork = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    ctx().clock.advance(7)
+    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
+    for (const next of [first, fork]) {
+      assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 401)
+      const access = await me(ctx(), next.access_token)
+      assert.equal(access.statusCode, 401)
+      assert.equal(access.json().error.code, 'INVALID_TOKEN')
+    }
   })
 
   it('leaves the user’s other sessions alone when one is revoked for reuse', async () => {
@@ -193,26 +267,32 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.equal((await refresh(ctx(), other.json<Tokens>().refresh_token)).statusCode, 200)
   })
 
-  it('lets fifty parallel presenters of one token in, inside the grace window, with exactly one rotation', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+  it('gives fifty parallel presenters of one token one and the same successor: one rotation, one session', async () => {
+    const { tokens, authorization } = await signupAndLogin(ctx().app)
     const responses = await Promise.all(
       Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
     )
     assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
-    const row = await ctx()
-      .services.db.selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
-      .executeTakeFirstOrThrow()
-    const successors = responses.map((r) => r.json<Tokens>().refresh_token)
-    assert.equal(new Set(successors).size, 50, 'every presenter got its own token')
-    assert.ok(row.rotated_at !== null && row.replaced_by !== null, 'one request rotated it')
-    const rotations = await ctx()
-      .services.db.selectFrom('refresh_tokens')
-      .select('id')
-      .where('replaced_by', '=', row.replaced_by)
-      .execute()
-    assert.equal(rotations.length, 1)
+    const successors = new Set(responses.map((r) => r.json<Tokens>().refresh_token))
+    assert.equal(successors.size, 1, 'every presenter got the same token')
+    const { db } = ctx().services
+    const sid = String(decodeJwt(tokens.access_token).sid)
+    const rows = await db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', sid).execute()
+    assert.equal(rows.length, 2, 'the login token and one successor')
+    const live = rows.filter((row) => row.rotated_at === null)
+    assert.deepEqual(
+      live.map((row) => row.token_hash),
+      [...successors].map(hashRefreshToken),
+    )
+    const sessions = await ctx().app.inject({
+      method: 'GET',
+      url: '/auth/sessions',
+      headers: { authorization },
+    })
+    assert.deepEqual(
+      sessions.json<{ id: string }[]>().map((session) => session.id),
+      [sid],
+    )
   })
 })
 
@@ -222,6 +302,12 @@ await describeOnDatabases(
     it('treats any second presentation as theft', async () => {
       const { tokens } = await signupAndLogin(ctx().app)
       const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+      const kept = await ctx()
+        .services.db.selectFrom('refresh_tokens')
+        .select('successor_sealed')
+        .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
+        .executeTakeFirstOrThrow()
+      assert.equal(kept.successor_sealed, null, 'no successor is kept for replays')
       assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
       assert.equal((await me(ctx(), next.access_token)).statusCode, 401)
     })
@@ -257,6 +343,19 @@ await describeOnDatabases('POST /auth/token with grant_type=refresh_token', (ctx
         ...(refreshToken ? { refresh_token: refreshToken } : {}),
       }).toString(),
     })
+
+  it('gives a replay within the grace window the same successor, and ends the session on one after it', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const responses = await Promise.all(Array.from({ length: 20 }, () => grant(tokens.refresh_token)))
+    assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
+    const successors = new Set(responses.map((r) => r.json<Tokens>().refresh_token))
+    assert.equal(successors.size, 1)
+    ctx().clock.advance(11)
+    const late = await grant(tokens.refresh_token)
+    assert.equal(late.statusCode, 400)
+    assert.equal(late.json().error, 'invalid_grant')
+    assert.equal((await grant([...successors][0])).statusCode, 400, 'the successor died with the session')
+  })
 
   it('rotates like /auth/refresh, without a cookie', async () => {
     const { tokens } = await signupAndLogin(ctx().app)

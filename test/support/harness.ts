@@ -8,7 +8,8 @@ import type { Clock } from '../../src/clock.ts'
 import type { MailerOptions } from '../../src/mail/mailer.ts'
 import { loadConfig } from '../../src/config/config.ts'
 import { createLogger } from '../../src/http/logging.ts'
-import { closeServices, openServices, type Services } from '../../src/services.ts'
+import { closeServices, openServices, type ServiceOverrides, type Services } from '../../src/services.ts'
+import { ensureAdmin } from '../../src/users/service.ts'
 import { createTestDatabase, databaseKinds, type DatabaseKind, type TestDatabase } from './databases.ts'
 
 /** Far cheaper than production argon2id, so suites that log in often stay fast. */
@@ -59,6 +60,8 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>
   argon2?: Argon2Params
+  /** Hashing threads and their queue's bounds (a tiny queue shows load shedding). */
+  hashing?: ServiceOverrides['hashing']
   /** Extra routes a test needs (e.g. one that throws), added before the app is ready. */
   addRoutes?: (app: FastifyInstance) => void
   /** Where `.eml` files go without SMTP_URL (default: beside the SQLite file, or ./data/outbox). */
@@ -88,7 +91,13 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
     clock,
     logger,
     argon2: options.argon2 ?? TEST_ARGON2,
+    hashing: options.hashing,
     mail: options.mail,
+  })
+  // As the server does at start (src/server.ts).
+  await ensureAdmin(services).catch(async (error: unknown) => {
+    await closeServices(services)
+    throw error
   })
   const app = await buildApp(services)
   options.addRoutes?.(app)

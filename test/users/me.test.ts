@@ -84,6 +84,32 @@ await describeOnDatabases('PATCH /me', (ctx) => {
     )
   })
 
+  it('a username change is audited as profile_changed, with both request ids when the client chose one', async () => {
+    const old = `Old${Date.now()}`
+    const { authorization, user } = await signupAndLogin(ctx().app, { username: old })
+    const username = `Renamed${Date.now()}`
+    const response = await ctx().app.inject({
+      method: 'PATCH',
+      url: '/me',
+      headers: { authorization, 'x-request-id': 'rename-me-1' },
+      payload: { username },
+    })
+    assert.equal(response.headers['x-request-id'], 'rename-me-1', 'the client id is echoed')
+    await patch(authorization, { full_name: 'Only the name' })
+    const events = await ctx()
+      .services.db.selectFrom('audit_events')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .where('type', '=', 'profile_changed')
+      .execute()
+    assert.equal(events.length, 1, 'a full name change alone is not audited here')
+    assert.equal(events[0]!.request_id, 'rename-me-1')
+    const data = JSON.parse(events[0]!.data) as Record<string, unknown>
+    assert.deepEqual(data.username, { from: old, to: username })
+    assert.match(String(data.server_request_id), /^[0-9a-f-]{36}$/)
+    assert.equal(data.by, user.id)
+  })
+
   it('clears a field set to null', async () => {
     const { authorization } = await signupAndLogin(ctx().app)
     await patch(authorization, { full_name: 'Someone' })

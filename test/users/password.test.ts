@@ -68,6 +68,63 @@ await describeOnDatabases('POST /me/password', (ctx) => {
     assert.ok((await auditTypes(ctx(), user.id)).includes('password_change_failed'))
   })
 
+  it('ends the session that guessed 5 wrong current passwords in a row, and audits it', async () => {
+    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
+    const guess = (i: number) =>
+      changePassword(ctx(), tokens.access_token, {
+        current_password: `guess number ${i}`,
+        new_password: NEW_PASSWORD,
+      })
+    for (let i = 0; i < 4; i++) {
+      assertInvalidFields(await guess(i), ['current_password'])
+      assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200)
+    }
+    assertInvalidFields(await guess(4), ['current_password'])
+    assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401, 'the guessing session is over')
+    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
+    assert.equal((await guess(5)).statusCode, 401)
+    assert.equal((await me(ctx(), other.access_token)).statusCode, 200, 'the other session stays')
+    const ended = await ctx()
+      .services.db.selectFrom('audit_events')
+      .select('data')
+      .where('user_id', '=', user.id)
+      .where('type', '=', 'sessions_ended')
+      .executeTakeFirstOrThrow()
+    assert.deepEqual(JSON.parse(ended.data), {
+      reason: 'password_guessing',
+      session_ids: [decodeJwt(tokens.access_token).sid],
+    })
+  })
+
+  it('counts wrong current passwords as failed logins, and checks nothing while the account is blocked', async () => {
+    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    for (let i = 0; i < 4; i++) {
+      const response = await changePassword(ctx(), tokens.access_token, {
+        current_password: `guess number ${i}`,
+        new_password: NEW_PASSWORD,
+      })
+      assertInvalidFields(response, ['current_password'])
+    }
+    assert.equal((await login(ctx(), email, 'one more guess')).statusCode, 401)
+    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 429, 'the 5th failure blocks')
+    const failuresBefore = (await auditTypes(ctx(), user.id)).filter((t) => t === 'password_change_failed')
+    const blocked = await changePassword(ctx(), tokens.access_token, {
+      current_password: STRONG_PASSWORD,
+      new_password: NEW_PASSWORD,
+    })
+    assert.equal(blocked.statusCode, 429)
+    assert.ok(Number(blocked.headers['retry-after']) >= 1)
+    const failuresAfter = (await auditTypes(ctx(), user.id)).filter((t) => t === 'password_change_failed')
+    assert.equal(failuresAfter.length, failuresBefore.length)
+    ctx().clock.advance(1)
+    const changed = await changePassword(ctx(), tokens.access_token, {
+      current_password: STRONG_PASSWORD,
+      new_password: NEW_PASSWORD,
+    })
+    assert.equal(changed.statusCode, 204)
+  })
+
   it('holds the new password to the policy, and reports every problem at once', async () => {
     const { email, tokens } = await signupAndLogin(ctx().app)
     for (const weak of ['short', 'password123', email, 'x'.repeat(129)]) {
@@ -129,3 +186,26 @@ await describeOnDatabases('POST /me/password', (ctx) => {
     }
   })
 })
+
+await describeOnDatabases(
+  'POST /me/password budget (LOGIN_RATE_LIMIT=3)',
+  (ctx) => {
+    it('allows 3 password checks a minute per user, from whatever address', async () => {
+      const { tokens } = await signupAndLogin(ctx().app)
+      const attempt = (remoteAddress: string) =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/me/password',
+          remoteAddress,
+          headers: bearer(tokens.access_token),
+          payload: { current_password: 'a wrong guess', new_password: NEW_PASSWORD },
+        })
+      for (let i = 0; i < 3; i++) assertInvalidFields(await attempt(`198.51.${i}.1`), ['current_password'])
+      const limited = await attempt('198.51.9.1')
+      assert.equal(limited.statusCode, 429)
+      assert.equal(limited.json().error.code, 'RATE_LIMITED')
+      assert.equal(limited.headers['retry-after'], '20')
+    })
+  },
+  { env: { LOGIN_RATE_LIMIT: '3' } },
+)

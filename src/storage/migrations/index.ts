@@ -5,6 +5,8 @@ import { sessionsAndAudit } from './0002_sessions_audit.ts'
 import { todosAndRevocations } from './0003_todos_revocations.ts'
 import { mail } from './0004_mail.ts'
 import { normalizedEmails } from './0005_normalized_emails.ts'
+import { secretsAtRest } from './0006_secrets_at_rest.ts'
+import { loginPlaces } from './0007_login_places.ts'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 const migrations: Record<string, Migration> = {
@@ -13,6 +15,8 @@ const migrations: Record<string, Migration> = {
   '0003_todos_revocations': todosAndRevocations,
   '0004_mail': mail,
   '0005_normalized_emails': normalizedEmails,
+  '0006_secrets_at_rest': secretsAtRest,
+  '0007_login_places': loginPlaces,
 }
 
 /** Brings the schema up to date. Kysely takes a lock, so concurrent starts apply each migration once. */
