@@ -207,7 +207,7 @@ await describeOnDatabases(
           method: 'POST',
           url: '/auth/signup',
           remoteAddress: '198.51.100.32',
-          payload: { email: 'a@' + 'a.'.repeat(30_000) + ' x', password: 'short' },
+          payload: { email: 'a@' + 'a.'.repeat(5_000) + ' x', password: 'short' },
         })
       assert.equal((await invalid()).statusCode, 422)
       assert.equal((await invalid()).statusCode, 422)
