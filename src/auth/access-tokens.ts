@@ -131,7 +131,7 @@ export class AccessTokens {
    */
   async verify(token: string): Promise<AccessClaims> {
     const claims = (await this.fromCache(token)) ?? (await this.verifySignedClaims(token))
-    if (await this.revocations.isRevoked(claims.sid)) {
+    if (await this.revocations.isRevoked('sid', claims.sid)) {
       throw new AuthenticationError('INVALID_TOKEN', 'The access token has been revoked.')
     }
     return claims

@@ -1,9 +1,18 @@
 import { createRequire } from 'node:module'
 import type * as IoRedis from 'ioredis'
 import type { Logger } from 'pino'
-import type { RevocationChannel } from './revocations.ts'
+import type { Revocation, RevocationChannel } from './revocations.ts'
 
 type Redis = IoRedis.Redis
+
+/** The first retry of a failed publish, doubled on each failure up to the last. */
+const FIRST_RETRY_MS = 500
+const LAST_RETRY_MS = 30_000
+/**
+ * Revocations kept for a retry at most. Beyond that the oldest go: other instances read every record
+ * from the database within a reconcile interval, so a retry only makes them effective sooner.
+ */
+const MAX_UNPUBLISHED = 10_000
 /** ioredis is loaded only when Redis is configured: otherwise it costs start-up time and memory. */
 const loadIoRedis = (): typeof IoRedis => createRequire(import.meta.url)('ioredis') as typeof IoRedis
 
@@ -17,8 +26,11 @@ export class RedisRevocationChannel implements RevocationChannel {
   private readonly subscriber: Redis
   private subscribed = false
   private everSubscribed = false
-  /** Revocations this instance could not publish; sent as soon as the publisher is back. */
-  private readonly unpublished = new Set<string>()
+  /** Revocations this instance could not publish yet, by `kind value`; retried with back-off. */
+  private readonly unpublished = new Map<string, Revocation>()
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryMs = FIRST_RETRY_MS
+  private closed = false
 
   private readonly channel: string
 
@@ -50,9 +62,7 @@ export class RedisRevocationChannel implements RevocationChannel {
         logger.debug({ err: error, connection: name }, 'redis connection error'),
       )
     }
-    this.publisher.on('ready', () => {
-      if (this.unpublished.size > 0) void this.publish([]).catch(() => undefined)
-    })
+    this.publisher.on('ready', () => void this.flush().catch(() => undefined))
   }
 
   get healthy(): boolean {
@@ -67,21 +77,47 @@ export class RedisRevocationChannel implements RevocationChannel {
 
   /**
    * Publishes revocations, with any that earlier attempts could not send. Other instances may have
-   * a healthy channel and no reason to re-read the database, so what this one failed to tell them
-   * must still reach them once Redis is back.
+   * a healthy channel and no reason to re-read the database soon, so what this one failed to tell
+   * them is retried — when the publisher reconnects, and on a timer that backs off — until sent.
    */
-  async publish(sessionIds: string[]): Promise<void> {
-    for (const id of sessionIds) this.unpublished.add(id)
-    const batch = [...this.unpublished]
-    if (batch.length === 0) return
-    await this.publisher.publish(this.channel, JSON.stringify(batch))
-    for (const id of batch) this.unpublished.delete(id)
+  async publish(revocations: Revocation[]): Promise<void> {
+    for (const revocation of revocations) {
+      this.unpublished.set(`${revocation.kind} ${revocation.value}`, revocation)
+    }
+    for (const key of this.unpublished.keys()) {
+      if (this.unpublished.size <= MAX_UNPUBLISHED) break
+      this.unpublished.delete(key)
+    }
+    await this.flush()
   }
 
-  subscribe(handlers: { onMessage: (sessionIds: string[]) => void; onRecovered: () => void }): void {
+  private async flush(): Promise<void> {
+    const batch = [...this.unpublished]
+    if (batch.length === 0) return
+    try {
+      await this.publisher.publish(this.channel, encodeRevocations(batch.map(([, revocation]) => revocation)))
+    } catch (error) {
+      this.retryLater()
+      throw error
+    }
+    for (const [key] of batch) this.unpublished.delete(key)
+    this.retryMs = FIRST_RETRY_MS
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer !== undefined || this.closed) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.flush().catch(() => undefined)
+    }, this.retryMs)
+    this.retryTimer.unref()
+    this.retryMs = Math.min(this.retryMs * 2, LAST_RETRY_MS)
+  }
+
+  subscribe(handlers: { onMessage: (revocations: Revocation[]) => void; onRecovered: () => void }): void {
     this.subscriber.on('message', (_channel: string, message: string) => {
-      const sessionIds = parseSessionIds(message)
-      if (sessionIds) handlers.onMessage(sessionIds)
+      const revocations = decodeRevocations(message)
+      if (revocations) handlers.onMessage(revocations)
     })
     this.subscriber.on('close', () => {
       if (this.subscribed) this.logger.warn('revocation channel lost: checking revocations in the database')
@@ -110,17 +146,40 @@ export class RedisRevocationChannel implements RevocationChannel {
   }
 
   async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.retryTimer)
     this.subscriber.disconnect()
     this.publisher.disconnect()
     return Promise.resolve()
   }
 }
 
-function parseSessionIds(message: string): string[] | undefined {
+/**
+ * A message is a JSON array: a session id as a plain string (what instances before revocation kinds
+ * sent and understand, so a rolling upgrade keeps working), any other revocation as `{kind, value}`.
+ */
+function encodeRevocations(revocations: Revocation[]): string {
+  return JSON.stringify(revocations.map((revocation) => (revocation.kind === 'sid' ? revocation.value : revocation)))
+}
+
+function decodeRevocations(message: string): Revocation[] | undefined {
   try {
-    const value: unknown = JSON.parse(message)
-    return Array.isArray(value) && value.every((id) => typeof id === 'string') ? value : undefined
+    const entries: unknown = JSON.parse(message)
+    if (!Array.isArray(entries)) return undefined
+    const revocations: Revocation[] = []
+    for (const entry of entries) {
+      if (typeof entry === 'string') revocations.push({ kind: 'sid', value: entry })
+      else if (isRevocation(entry)) revocations.push({ kind: entry.kind, value: entry.value })
+      else return undefined
+    }
+    return revocations
   } catch {
     return undefined
   }
+}
+
+function isRevocation(entry: unknown): entry is Revocation {
+  if (typeof entry !== 'object' || entry === null) return false
+  const { kind, value } = entry as Record<string, unknown>
+  return (kind === 'sid' || kind === 'kid') && typeof value === 'string'
 }

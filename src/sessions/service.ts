@@ -7,6 +7,7 @@ import type { Services } from '../services.ts'
 import type { Db } from '../storage/database.ts'
 import { preparedQuery } from '../storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.ts'
+import type { Revocation } from './revocations.ts'
 
 type SessionServices = Pick<
   Services,
@@ -310,11 +311,11 @@ export async function endSessions(
     if (which.only) query = query.where('id', 'in', which.only)
     if (which.except !== undefined) query = query.where('id', '!=', which.except)
     const ids = (await query.returning('id').execute()).map((row) => row.id)
-    await revocations.persist(trx, ids)
+    await revocations.persist(trx, sessionRevocations(ids))
     return ids
   })
   if (ended.length === 0) return ended
-  await revocations.announce(ended)
+  await revocations.announce(sessionRevocations(ended))
   await recordAuditEvent(db, clock, {
     type: reason === 'logout' ? 'logout' : 'sessions_ended',
     userId,
@@ -376,3 +377,6 @@ async function insertRefreshToken(
 function secondsUntil(at: number, now: number): number {
   return Math.max(0, Math.floor((at - now) / 1000))
 }
+
+const sessionRevocations = (sessionIds: string[]): Revocation[] =>
+  sessionIds.map((value) => ({ kind: 'sid', value }))

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely'
+
 /*
  * Times are ISO-8601 UTC strings with milliseconds (`Date#toISOString`) and booleans are 0/1 on
  * both databases: one representation, ordered correctly by plain comparison, and no per-dialect
@@ -70,6 +72,8 @@ export interface SigningKeysTable {
   created_at: string
   /** When another key took over signing; the public key stays published for one token lifetime. */
   retired_at: string | null
+  /** `gatehouse keys revoke`: the key verifies nothing from then on and leaves the JWKS at once. */
+  revoked_at: string | null
 }
 
 /** Append-only trail of security events. */
@@ -94,10 +98,16 @@ export interface TodosTable {
   updated_at: string
 }
 
-export interface RevokedSessionsTable {
-  session_id: string
+/** What a revocation record names: a session (`sid`) or a signing key (`kid`). */
+export type RevocationKind = 'sid' | 'kid'
+
+export interface RevocationsTable {
+  /** Numbered in commit order (see `Revocations.persist`); PostgreSQL returns the bigint as text. */
+  seq: Generated<number | string>
+  kind: RevocationKind
+  value: string
   revoked_at: string
-  /** When every access token of the session has expired; the row may go then. */
+  /** When every access token the record can cover has expired; the row may go then. */
   keep_until: string
 }
 
@@ -154,7 +164,7 @@ export interface Database {
   one_time_tokens: OneTimeTokensTable
   mail_outbox: MailOutboxTable
   login_places: LoginPlacesTable
-  revoked_sessions: RevokedSessionsTable
+  revocations: RevocationsTable
   todos: TodosTable
   audit_events: AuditEventsTable
   sessions: SessionsTable

@@ -99,7 +99,7 @@ describe('AccessTokens: the verified-token cache', () => {
     const sessionId = randomUUID()
     const token = await issue(sessionId)
     await verifier.verify(token)
-    await t.services.revocations.announce([sessionId])
+    await t.services.revocations.announce([{ kind: 'sid', value: sessionId }])
     assert.equal(await rejectionCode(verifier.verify(token)), 'INVALID_TOKEN')
   })
 

@@ -27,7 +27,7 @@ await describeOnDatabases(
         users.map((row) => row.user_id),
         [recent.user.id],
       )
-      assert.equal((await db.selectFrom('revoked_sessions').selectAll().execute()).length, 0)
+      assert.equal((await db.selectFrom('revocations').selectAll().execute()).length, 0)
       const sessions = await db.selectFrom('sessions').select('user_id').execute()
       assert.deepEqual(
         sessions.map((row) => row.user_id),

@@ -7,6 +7,7 @@ import { mail } from './0004_mail.ts'
 import { normalizedEmails } from './0005_normalized_emails.ts'
 import { secretsAtRest } from './0006_secrets_at_rest.ts'
 import { loginPlaces } from './0007_login_places.ts'
+import { revocationRecords } from './0008_revocation_records.ts'
 
 /** Versioned migrations, applied in name order. Never edit one that has shipped: add the next. */
 const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0005_normalized_emails': normalizedEmails,
   '0006_secrets_at_rest': secretsAtRest,
   '0007_login_places': loginPlaces,
+  '0008_revocation_records': revocationRecords,
 }
 
 /** Brings the schema up to date. Kysely takes a lock, so concurrent starts apply each migration once. */
