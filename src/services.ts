@@ -78,6 +78,12 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
         ? new MemoryLimiterStore()
         : new RedisLimiterStore(config.redisUrl, config.redisKeyPrefix, logger)
     const revocations = new Revocations(db, clock, config.accessTokenTtlSeconds, redis, logger)
+    revocations.onRevoked(({ kind, value }) => {
+      if (kind === 'kid')
+        keys.forget(value, (error) =>
+          logger.error({ err: error }, 'could not load the successor of a revoked key'),
+        )
+    })
     await revocations.start()
     const services: Services = {
       config,

@@ -25,6 +25,7 @@ export const AUDIT_EVENT_TYPES = [
   'user_enabled',
   'user_deleted',
   'signing_key_rotated',
+  'key_revoked',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, readEnvironment } from '../config/config.ts'
 import {
   CommandError,
   keysList,
+  keysRevoke,
   keysRotate,
   migrate,
   openapi,
@@ -107,7 +108,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'keys list': {
     usage: 'keys list [--json]',
-    summary: 'List signing keys: signing, published (retired, still verifying) or expired',
+    summary: 'List signing keys: signing, published (retired, still verifying), expired or revoked',
     options: { json: { type: 'boolean', default: false } },
     run: (values, _positionals, output) => keysList(config(), output, { json: values.json === true }),
   },
@@ -116,6 +117,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Start signing with a new key; the old one stays in the JWKS until its tokens expire',
     options: {},
     run: (_values, _positionals, output) => keysRotate(config(), output),
+  },
+  'keys revoke': {
+    usage: 'keys revoke KID',
+    summary:
+      'Revoke a compromised key: every instance stops verifying it and drops it from the JWKS within seconds',
+    options: {},
+    positionals: ['KID'],
+    run: (_values, [kid], output) => keysRevoke(config(), output, kid ?? ''),
   },
   openapi: {
     usage: 'openapi',

@@ -31,9 +31,17 @@ export interface StoredKey {
   alg: string
   created_at: string
   retired_at: string | null
-  /** `signing` (the current key), `published` (retired, still verifies live tokens) or `expired`. */
-  status: 'signing' | 'published' | 'expired'
+  revoked_at: string | null
+  /**
+   * `signing` (the current key), `published` (retired, still verifies live tokens), `expired`, or
+   * `revoked` (verifies nothing, whatever its age).
+   */
+  status: 'signing' | 'published' | 'expired' | 'revoked'
 }
+
+/** What `KeyStore.revoke` did. `signingKid` is the key that signs from now on. */
+export type KeyRevocation =
+  { outcome: 'revoked'; signingKid: string } | { outcome: 'unknown' } | { outcome: 'already revoked' }
 
 /**
  * Signing and verification keys. Asymmetric keys are generated on first start and kept in the
@@ -53,6 +61,8 @@ export class KeyStore {
   private publicJwks: JWK[] = []
   private lastReloadAt = -Infinity
   private reloadTimer: NodeJS.Timeout | undefined
+  /** Kids revoked since start: a reload that began before a revocation committed must not bring one back. */
+  private readonly revokedKids = new Set<string>()
 
   private constructor(
     private readonly db: Db,
@@ -112,17 +122,71 @@ export class KeyStore {
     return kid
   }
 
+  /**
+   * Revokes a compromised key: it leaves verification and the JWKS here at once, and on every other
+   * instance once they learn of the revocation record that `record` writes in the same transaction.
+   * The current signing key first hands over to a new one, so signing never stops.
+   */
+  async revoke(kid: string, record: (trx: Db) => Promise<void>): Promise<KeyRevocation> {
+    if (this.config.jwt.algorithm === 'HS256')
+      throw new Error('HS256 uses JWT_SECRET; change the secret to revoke it')
+    const row = await this.db
+      .selectFrom('signing_keys')
+      .select(['retired_at', 'revoked_at'])
+      .where('kid', '=', kid)
+      .executeTakeFirst()
+    if (!row) return { outcome: 'unknown' }
+    if (row.revoked_at !== null) return { outcome: 'already revoked' }
+    if (row.retired_at === null) await this.createSigningKey(this.config.jwt.algorithm)
+    const now = isoAt(this.clock.now())
+    const revoked = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('signing_keys')
+        .set((eb) => ({ revoked_at: now, retired_at: eb.fn.coalesce('retired_at', eb.val(now)) }))
+        .where('kid', '=', kid)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      if (result.numUpdatedRows === 0n) return false
+      await record(trx)
+      return true
+    })
+    if (!revoked) return { outcome: 'already revoked' }
+    this.forget(kid)
+    await this.reload()
+    return { outcome: 'revoked', signingKid: this.signing.kid }
+  }
+
+  /**
+   * Stops verifying and publishing a revoked key at once (`Revocations` calls this for every key
+   * revocation, from any instance). When it was this instance's signing key, the successor that
+   * `revoke` created is loaded; `onError` hears when that fails.
+   */
+  forget(kid: string, onError: (error: unknown) => void = () => undefined): void {
+    this.revokedKids.add(kid)
+    if (!this.verification.has(kid)) return
+    this.verification = new Map([...this.verification].filter(([known]) => known !== kid))
+    this.publicJwks = this.publicJwks.filter((jwk) => jwk.kid !== kid)
+    if (this.signing.kid === kid) this.reload().catch(onError)
+  }
+
   /** Every stored key with what it is good for now. */
   async list(): Promise<StoredKey[]> {
     const publishedSince = this.publishedSince()
     const rows = await this.db
       .selectFrom('signing_keys')
-      .select(['kid', 'alg', 'created_at', 'retired_at'])
+      .select(['kid', 'alg', 'created_at', 'retired_at', 'revoked_at'])
       .orderBy('created_at')
       .execute()
     return rows.map((row) => ({
       ...row,
-      status: row.retired_at === null ? 'signing' : row.retired_at > publishedSince ? 'published' : 'expired',
+      status:
+        row.revoked_at !== null
+          ? 'revoked'
+          : row.retired_at === null
+            ? 'signing'
+            : row.retired_at > publishedSince
+              ? 'published'
+              : 'expired',
     }))
   }
 
@@ -193,6 +257,7 @@ export class KeyStore {
           public_jwk: JSON.stringify({ ...publicJwk, kid }),
           created_at: now,
           retired_at: null,
+          revoked_at: null,
         })
         .execute()
     })
@@ -214,6 +279,7 @@ export class KeyStore {
       .selectAll()
       .where('alg', '=', alg)
       .where('retired_at', 'is', null)
+      .where('revoked_at', 'is', null)
       .orderBy('created_at')
       .orderBy('kid')
   }
@@ -227,13 +293,14 @@ export class KeyStore {
       .selectFrom('signing_keys')
       .selectAll()
       .where((eb) => eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', publishedSince)]))
+      .where('revoked_at', 'is', null)
       .orderBy('created_at')
       .orderBy('kid')
       .execute()
     const verification = new Map<string, VerificationKey>()
     const publicJwks: JWK[] = []
     let signing: SigningKey | undefined
-    for (const row of rows) {
+    for (const row of rows.filter((stored) => !this.revokedKids.has(stored.kid))) {
       const publicJwk = JSON.parse(row.public_jwk) as JWK
       publicJwks.push(publicJwk)
       verification.set(row.kid, {

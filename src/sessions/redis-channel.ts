@@ -159,7 +159,9 @@ export class RedisRevocationChannel implements RevocationChannel {
  * sent and understand, so a rolling upgrade keeps working), any other revocation as `{kind, value}`.
  */
 function encodeRevocations(revocations: Revocation[]): string {
-  return JSON.stringify(revocations.map((revocation) => (revocation.kind === 'sid' ? revocation.value : revocation)))
+  return JSON.stringify(
+    revocations.map((revocation) => (revocation.kind === 'sid' ? revocation.value : revocation)),
+  )
 }
 
 function decodeRevocations(message: string): Revocation[] | undefined {

@@ -76,7 +76,10 @@ export class Revocations {
   /** Loads the live records, then follows new ones: from the table, and from other instances. */
   async start(): Promise<void> {
     await this.reconcile()
-    this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_INTERVAL_MS)
+    this.reconcileTimer = setInterval(
+      () => void this.reconcile().catch(() => undefined),
+      RECONCILE_INTERVAL_MS,
+    )
     this.reconcileTimer.unref()
     this.channel?.subscribe({
       onMessage: (revocations) => {
@@ -123,7 +126,9 @@ export class Revocations {
     const keepUntil = isoAt(this.keepUntil())
     await db
       .insertInto('revocations')
-      .values(revocations.map(({ kind, value }) => ({ kind, value, revoked_at: revokedAt, keep_until: keepUntil })))
+      .values(
+        revocations.map(({ kind, value }) => ({ kind, value, revoked_at: revokedAt, keep_until: keepUntil })),
+      )
       .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
       .execute()
   }
