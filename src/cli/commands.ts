@@ -6,8 +6,8 @@ import { isKnownRole } from '../auth/scopes.ts'
 import { loadConfig, type Config } from '../config/config.ts'
 import { AppError } from '../http/errors.ts'
 import { createLogger } from '../http/logging.ts'
+import { revokeSigningKey } from '../keys/revocation.ts'
 import { startServer, stopOnSignals } from '../server.ts'
-import type { Revocation } from '../sessions/revocations.ts'
 import { closeServices, openServices, type Services } from '../services.ts'
 import { openDatabase } from '../storage/database.ts'
 import { migrateToLatest } from '../storage/migrations/index.ts'
@@ -208,17 +208,9 @@ export async function keysRevoke(config: Config, output: Output, kid: string): P
   if (config.jwt.algorithm === 'HS256')
     throw new CommandError('JWT_ALG is HS256: there is no key to revoke; change JWT_SECRET instead')
   await withServices(config, async (services) => {
-    const revocation: Revocation = { kind: 'kid', value: kid }
-    const result = await services.keys.revoke(kid, (trx) => services.revocations.persist(trx, [revocation]))
+    const result = await revokeSigningKey(services, kid, CLI_ORIGIN, 'cli')
     if (result.outcome === 'unknown') throw new CommandError(`no key ${kid} (see: gatehouse keys list)`)
     if (result.outcome === 'already revoked') throw new CommandError(`${kid} is already revoked`)
-    await services.revocations.announce([revocation])
-    await recordAuditEvent(services.db, services.clock, {
-      type: 'key_revoked',
-      userId: null,
-      origin: CLI_ORIGIN,
-      data: { kid, signing_kid: result.signingKid, by: 'cli' },
-    })
     output.out(
       `revoked ${kid}: every instance stops accepting its tokens and drops it from the JWKS within seconds; signing with ${result.signingKid}\n`,
     )

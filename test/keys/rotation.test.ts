@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { decodeProtectedHeader } from 'jose'
 import { KEY_RELOAD_INTERVAL_MS } from '../../src/keys/key-store.ts'
+import { revokeSigningKey } from '../../src/keys/revocation.ts'
 import {
   describeOnDatabases,
   signupAndLogin,
@@ -58,5 +59,98 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
     } finally {
       await stopTestApp(other)
     }
+  })
+})
+
+const CLI_ORIGIN = { ip: null, userAgent: undefined, requestId: undefined }
+
+await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx) => {
+  const me = (t: TestApp, authorization: string) =>
+    t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
+  const sameClock = (other: TestApp) => other.clock.advance((ctx().clock.now() - other.clock.now()) / 1000)
+
+  it('a stolen signing key stops verifying at once, leaves the JWKS, and signing moves to a new key', async () => {
+    const stolen = await signupAndLogin(ctx().app)
+    const kid = decodeProtectedHeader(stolen.tokens.access_token).kid!
+    assert.equal((await me(ctx(), stolen.authorization)).statusCode, 200, 'verified (and cached) before')
+
+    const result = await revokeSigningKey(ctx().services, kid, CLI_ORIGIN, 'cli')
+    assert.equal(result.outcome, 'revoked')
+    assert.equal((await me(ctx(), stolen.authorization)).statusCode, 401, 'its tokens are refused')
+    assert.ok(!(await kids(ctx())).includes(kid), 'not published any more')
+
+    const fresh = await signupAndLogin(ctx().app)
+    const newKid = decodeProtectedHeader(fresh.tokens.access_token).kid
+    assert.notEqual(newKid, kid)
+    assert.equal(result.outcome === 'revoked' && result.signingKid, newKid)
+    assert.equal((await me(ctx(), fresh.authorization)).statusCode, 200)
+    const listed = await ctx().services.keys.list()
+    assert.equal(listed.find((key) => key.kid === kid)?.status, 'revoked')
+    const [event] = await ctx()
+      .services.db.selectFrom('audit_events')
+      .select('data')
+      .where('type', '=', 'key_revoked')
+      .execute()
+    assert.deepEqual(JSON.parse(event!.data), { kid, signing_kid: newKid, by: 'cli' })
+  })
+
+  it('a retired key that still verifies live tokens can be revoked too', async () => {
+    const before = await signupAndLogin(ctx().app)
+    const retiredKid = decodeProtectedHeader(before.tokens.access_token).kid!
+    const signingKid = await ctx().services.keys.rotate()
+    const result = await revokeSigningKey(ctx().services, retiredKid, CLI_ORIGIN, 'cli')
+    assert.deepEqual(result, { outcome: 'revoked', signingKid }, 'signing stays with the current key')
+    assert.equal((await me(ctx(), before.authorization)).statusCode, 401)
+    assert.deepEqual(await kids(ctx()), [signingKid])
+  })
+
+  it('reaches another instance without waiting for its key reload, and stays revoked after a restart', async () => {
+    const other = await startTestApp({
+      kind: ctx().kind,
+      url: ctx().databaseUrl,
+      drop: () => Promise.resolve(),
+    })
+    try {
+      sameClock(other)
+      const onOther = await signupAndLogin(other.app)
+      const kid = decodeProtectedHeader(onOther.tokens.access_token).kid!
+      assert.equal((await me(other, onOther.authorization)).statusCode, 200)
+
+      await revokeSigningKey(ctx().services, kid, CLI_ORIGIN, 'cli')
+      await other.services.revocations.reconcile()
+      assert.equal((await me(other, onOther.authorization)).statusCode, 401, 'refused on the other instance')
+      assert.ok(!(await kids(other)).includes(kid), 'gone from the JWKS there')
+      const signedThere = await signupAndLogin(other.app)
+      assert.notEqual(
+        decodeProtectedHeader(signedThere.tokens.access_token).kid,
+        kid,
+        'the other signs with the successor',
+      )
+    } finally {
+      await stopTestApp(other)
+    }
+    const restarted = await startTestApp({
+      kind: ctx().kind,
+      url: ctx().databaseUrl,
+      drop: () => Promise.resolve(),
+    })
+    try {
+      const published = await kids(restarted)
+      const revoked = (await restarted.services.keys.list()).filter((key) => key.status === 'revoked')
+      assert.ok(revoked.length > 0)
+      for (const key of revoked) assert.ok(!published.includes(key.kid), `${key.kid} stays out of the JWKS`)
+    } finally {
+      await stopTestApp(restarted)
+    }
+  })
+
+  it('says so for an unknown or already revoked key', async () => {
+    assert.deepEqual(await revokeSigningKey(ctx().services, 'no-such-kid', CLI_ORIGIN, 'cli'), {
+      outcome: 'unknown',
+    })
+    const [revoked] = (await ctx().services.keys.list()).filter((key) => key.status === 'revoked')
+    assert.deepEqual(await revokeSigningKey(ctx().services, revoked!.kid, CLI_ORIGIN, 'cli'), {
+      outcome: 'already revoked',
+    })
   })
 })
