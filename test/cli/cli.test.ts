@@ -1,36 +1,17 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import BetterSqlite3 from 'better-sqlite3'
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts'
 import { STRONG_PASSWORD } from '../support/harness.ts'
-
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
-const TSX = import.meta.resolve('tsx')
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
+import { runCli, type CliRun } from '../support/process.ts'
 
 /** Runs `gatehouse ARGS` as a child process, the way an operator would. */
-function gatehouse(databaseUrl: string, ...args: string[]): Promise<Run> {
+function gatehouse(databaseUrl: string, ...args: string[]): Promise<CliRun> {
   return gatehouseWith({}, databaseUrl, ...args)
 }
 
-function gatehouseWith(env: Record<string, string>, databaseUrl: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', TSX, CLI, ...args],
-      { env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
-      },
-    )
-  })
+function gatehouseWith(env: Record<string, string>, databaseUrl: string, ...args: string[]): Promise<CliRun> {
+  return runCli({ DATABASE_URL: databaseUrl, ...env }, ...args)
 }
 
 describe('gatehouse (the CLI)', () => {
@@ -81,6 +62,7 @@ describe('gatehouse (the CLI)', () => {
       'users disable',
       'keys list',
       'keys rotate',
+      'keys revoke',
       'openapi',
     ]) {
       assert.ok(stdout.includes(command), command)
@@ -201,6 +183,28 @@ describe('gatehouse (the CLI)', () => {
     const current = after.find((key) => key.status === 'signing')!
     assert.notEqual(current.kid, signing.kid)
     assert.ok(rotated.stdout.includes(current.kid))
+  })
+
+  it('revokes a key, naming the one that signs now; an unknown or revoked kid exits 1', async () => {
+    const keys = async () =>
+      JSON.parse((await run('keys', 'list', '--json')).stdout) as { kid: string; status: string }[]
+    const signing = (await keys()).find((key) => key.status === 'signing')!
+    const revoked = await run('keys', 'revoke', signing.kid)
+    assert.equal(revoked.code, 0, revoked.stderr)
+    const after = await keys()
+    assert.equal(after.find((key) => key.kid === signing.kid)?.status, 'revoked')
+    const current = after.find((key) => key.status === 'signing')!
+    assert.notEqual(current.kid, signing.kid)
+    assert.ok(revoked.stdout.includes(`signing with ${current.kid}`), revoked.stdout)
+    const event = auditEvents('key_revoked').at(-1)!
+    assert.deepEqual(JSON.parse(event.data), { kid: signing.kid, signing_kid: current.kid, by: 'cli' })
+
+    const again = await run('keys', 'revoke', signing.kid)
+    assert.equal(again.code, 1)
+    assert.match(again.stderr, /already revoked/)
+    const unknown = await run('keys', 'revoke', 'no-such-kid')
+    assert.equal(unknown.code, 1)
+    assert.match(unknown.stderr, /no key no-such-kid/)
   })
 
   it('audits users create, set-role, disable, enable and keys rotate as done by cli, from no address', async () => {

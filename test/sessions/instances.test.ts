@@ -12,6 +12,7 @@ import { STRONG_PASSWORD, uniqueEmail } from '../support/harness.ts'
 import {
   cleanupProcesses,
   request,
+  runCli,
   startGatehouse,
   type HttpResponse,
   type ProcessEnv,
@@ -127,6 +128,64 @@ function viaPort(url: string, port: number): string {
 
 const sharedSkip = await sharedServicesSkip()
 const kinds = await databaseKinds()
+
+/** What the issue promises for a revocation made by another process, without Redis. */
+const RECONCILE_DEADLINE_MS = 5000
+
+for (const { kind, skip } of kinds) {
+  describe(`The CLI beside a running server, without Redis [${kind}]`, { skip }, () => {
+    let database: TestDatabase | undefined
+    let server: RunningGatehouse
+    let env: ProcessEnv
+
+    before(async () => {
+      database = await createTestDatabase(kind)
+      env = { DATABASE_URL: database.url }
+      server = await startGatehouse({ env })
+    })
+    after(async () => {
+      await cleanupProcesses()
+      await database?.drop()
+    })
+
+    async function refusedSoon(accessToken: string, since: number, what: string): Promise<void> {
+      const { response, ms } = await pollUntil(
+        what,
+        () => me(server, accessToken),
+        (answer) => answer.status !== 200,
+        RECONCILE_DEADLINE_MS,
+        since,
+      )
+      assertError(response, 401, 'INVALID_TOKEN')
+      assert.ok(ms < RECONCILE_DEADLINE_MS, `${what}: refused after ${ms} ms`)
+    }
+
+    it('users disable in the CLI: the running server refuses the user’s token within 5 s', async () => {
+      const email = uniqueEmail('cli-disable')
+      await signup(server, email)
+      const tokens = await login(server, email)
+      assert.equal((await me(server, tokens.access_token)).status, 200)
+      const disabled = await runCli(env, 'users', 'disable', email)
+      assert.equal(disabled.code, 0, disabled.stderr)
+      await refusedSoon(tokens.access_token, Date.now(), 'the token of the disabled user')
+    })
+
+    it('keys revoke in the CLI: the running server refuses the key’s tokens and drops it from the JWKS within 5 s', async () => {
+      const email = uniqueEmail('cli-revoke')
+      await signup(server, email)
+      const tokens = await login(server, email)
+      const [kid] = await kids(server)
+      assert.equal((await me(server, tokens.access_token)).status, 200)
+      const revoked = await runCli(env, 'keys', 'revoke', kid!)
+      assert.equal(revoked.code, 0, revoked.stderr)
+      const since = Date.now()
+      await refusedSoon(tokens.access_token, since, 'a token of the revoked key')
+      assert.ok(!(await kids(server)).includes(kid!), 'the revoked key left the JWKS')
+      const fresh = await login(server, email)
+      assert.equal((await me(server, fresh.access_token)).status, 200, 'the server signs with the successor')
+    })
+  })
+}
 
 describe('Revocation across instances (PostgreSQL + Redis)', { skip: sharedSkip }, () => {
   let database: TestDatabase | undefined

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 /** The real entry point, run from source through tsx exactly as `npm test` runs the suites. */
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 const TSX = import.meta.resolve('tsx')
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 /** What `npm run build` makes and `npm start` runs. */
 const BUILT_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 
@@ -213,6 +214,26 @@ export async function runGatehouseToExit(
     gatehouse.child.kill('SIGKILL')
     throw new Error(`${(error as Error).message}\nstdout:\n${gatehouse.stdout}\nstderr:\n${gatehouse.stderr}`)
   }
+}
+
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `gatehouse ARGS` as a child process, the way an operator would, with `env` and PATH only. */
+export function runCli(env: ProcessEnv, ...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', TSX, CLI, ...args],
+      { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
+      },
+    )
+  })
 }
 
 /** Kills every process still running and removes the temp dirs; for `after()`. */
