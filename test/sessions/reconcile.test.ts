@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
+import { sql } from 'kysely'
+import pino from 'pino'
 import { updateUserAsAdmin } from '../../src/admin/service.ts'
+import { systemClock } from '../../src/clock.ts'
+import { loadConfig } from '../../src/config/config.ts'
 import { RedisRevocationChannel } from '../../src/sessions/redis-channel.ts'
-import { RECONCILE_INTERVAL_MS, type Revocation } from '../../src/sessions/revocations.ts'
+import { RECONCILE_INTERVAL_MS, Revocations, type Revocation } from '../../src/sessions/revocations.ts'
+import { openDatabase } from '../../src/storage/database.ts'
+import { migrateToLatest } from '../../src/storage/migrations/index.ts'
 import { createTestDatabase, databaseKinds, REDIS_URL, sharedServicesSkip } from '../support/databases.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
 import {
@@ -184,3 +190,29 @@ describe('A revocation whose publish failed', { skip: sharedSkip }, () => {
     }
   })
 })
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`Migration 0008_revocation_records [${kind}]`, { skip }, () => {
+    it('carries every revoked session over as a record, so an upgrade forgets no logout', async () => {
+      const database = await createTestDatabase(kind)
+      const db = openDatabase(loadConfig({ DATABASE_URL: database.url }).database)
+      try {
+        await migrateToLatest(db, '0007_login_places')
+        const revokedSession = randomUUID()
+        const keepUntil = new Date(Date.now() + 3600_000).toISOString()
+        await sql`insert into revoked_sessions (session_id, revoked_at, keep_until)
+          values (${revokedSession}, ${new Date().toISOString()}, ${keepUntil})`.execute(db)
+        await migrateToLatest(db)
+        const records = await db.selectFrom('revocations').select(['kind', 'value', 'keep_until']).execute()
+        assert.deepEqual(records, [{ kind: 'sid', value: revokedSession, keep_until: keepUntil }])
+        const revocations = new Revocations(db, systemClock, 900, undefined, pino({ level: 'silent' }))
+        await revocations.start()
+        assert.equal(await revocations.isRevoked('sid', revokedSession), true)
+        await revocations.close()
+      } finally {
+        await db.destroy()
+        await database.drop()
+      }
+    })
+  })
+}

@@ -21,10 +21,15 @@ const migrations: Record<string, Migration> = {
   '0008_revocation_records': revocationRecords,
 }
 
-/** Brings the schema up to date. Kysely takes a lock, so concurrent starts apply each migration once. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
+/**
+ * Brings the schema up to date — or up to `last`, to test an upgrade from that version. Kysely takes
+ * a lock, so concurrent starts apply each migration once.
+ */
+export async function migrateToLatest(db: Db, last?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } })
-  const { error, results }: MigrationResultSet = await migrator.migrateToLatest()
+  const { error, results }: MigrationResultSet = await (last === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(last))
   if (error !== undefined) throw new Error('Database migration failed', { cause: error })
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
