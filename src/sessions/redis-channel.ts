@@ -154,27 +154,17 @@ export class RedisRevocationChannel implements RevocationChannel {
   }
 }
 
-/**
- * A message is a JSON array: a session id as a plain string (what instances before revocation kinds
- * sent and understand, so a rolling upgrade keeps working), any other revocation as `{kind, value}`.
- */
+/** A message is a JSON array of `{kind, value}`. */
 function encodeRevocations(revocations: Revocation[]): string {
-  return JSON.stringify(
-    revocations.map((revocation) => (revocation.kind === 'sid' ? revocation.value : revocation)),
-  )
+  return JSON.stringify(revocations.map(({ kind, value }) => ({ kind, value })))
 }
 
 function decodeRevocations(message: string): Revocation[] | undefined {
   try {
     const entries: unknown = JSON.parse(message)
-    if (!Array.isArray(entries)) return undefined
-    const revocations: Revocation[] = []
-    for (const entry of entries) {
-      if (typeof entry === 'string') revocations.push({ kind: 'sid', value: entry })
-      else if (isRevocation(entry)) revocations.push({ kind: entry.kind, value: entry.value })
-      else return undefined
-    }
-    return revocations
+    return Array.isArray(entries) && entries.every(isRevocation)
+      ? entries.map(({ kind, value }) => ({ kind, value }))
+      : undefined
   } catch {
     return undefined
   }
