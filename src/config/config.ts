@@ -346,7 +346,59 @@ function productionProblems(config: Config): string[] {
       'TRUST_PROXY: "true" lets any client forge its address in production; name the hop count or proxy addresses',
     )
   }
+  const { smtpUrl } = config.mail
+  if (smtpUrl === undefined) {
+    problems.push(
+      'SMTP_URL: required in production (without it mails are only written to ./data/outbox); e.g. smtps://user:pass@smtp.example.com:465',
+    )
+  } else if (sendsInTheClear(new URL(smtpUrl))) {
+    problems.push(
+      'SMTP_URL: sends mail unencrypted in production (smtp:// only upgrades when the server offers STARTTLS); use smtps://…:465, or add ?requireTLS=true to require STARTTLS',
+    )
+  }
+  if (config.refreshReuseGraceSeconds > MAX_PRODUCTION_REUSE_GRACE_SECONDS) {
+    problems.push(
+      `REFRESH_REUSE_GRACE: at most ${MAX_PRODUCTION_REUSE_GRACE_SECONDS} s in production, got ${config.refreshReuseGraceSeconds} s; a replay within it is not detected as theft (10s covers concurrent requests)`,
+    )
+  }
+  if (config.accessTokenTtlSeconds > MAX_PRODUCTION_ACCESS_TOKEN_TTL_SECONDS) {
+    problems.push(
+      `ACCESS_TOKEN_TTL: at most 1 h in production, got ${config.accessTokenTtlSeconds} s; a stolen access token works until it expires (use refresh tokens for long sessions)`,
+    )
+  }
+  if (!isIssuerUrl(config.jwt.issuer)) {
+    problems.push(
+      `JWT_ISSUER: must be the service's https:// URL in production, with an empty path (RFC 8414 §3), e.g. https://auth.example.com — no trailing slash, path, query, user or default port`,
+    )
+  }
   return problems
+}
+
+/** A grace longer than this is a window for replaying a stolen refresh token, not for concurrent requests. */
+const MAX_PRODUCTION_REUSE_GRACE_SECONDS = 60
+/** Access tokens cannot be recalled from a resource server that does not follow revocations. */
+const MAX_PRODUCTION_ACCESS_TOKEN_TTL_SECONDS = 3600
+
+/**
+ * `smtp://` to a host beyond this machine without `requireTLS=true`: nodemailer then upgrades with
+ * STARTTLS only when the server offers it, so whoever sits between can strip the offer and read
+ * the password and every link. Loopback (a local relay) never crosses the network.
+ */
+function sendsInTheClear(url: URL): boolean {
+  if (url.protocol !== 'smtp:') return false
+  if (url.searchParams.get('requireTLS') === 'true') return false
+  const host = url.hostname.toLowerCase()
+  const loopback = host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  return !loopback
+}
+
+/**
+ * RFC 8414 §3: the issuer is an https URL with no query or fragment, and here the service's base
+ * URL (endpoint URLs are built by appending to it), so no path either — written as the origin
+ * itself, since the issuer is compared as a string: no trailing slash, no default port, lowercase.
+ */
+function isIssuerUrl(issuer: string): boolean {
+  return URL.canParse(issuer) && new URL(issuer).protocol === 'https:' && new URL(issuer).origin === issuer
 }
 
 function redactUrl(raw: string): string {
