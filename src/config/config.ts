@@ -55,6 +55,10 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** `SECRETS_KEY`, checked to be 32 bytes in base64: encrypts private keys and other secrets at rest. */
   readonly secretsKey: string | undefined
+  /** `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <it>` (an addition to the contract). */
+  readonly metricsToken: string | undefined
+  /** `DOCS=false` serves neither `/docs` nor `/openapi.json` (an addition to the contract). */
+  readonly docs: boolean
   readonly logLevel: LogLevel
   readonly production: boolean
 }
@@ -193,6 +197,8 @@ export function loadConfig(env: Env): Config {
     auditRetentionSeconds: duration('AUDIT_RETENTION', '90d', false),
     corsOrigins: parseOrigins(value('CORS_ORIGINS'), problems),
     secretsKey: parseSecretsKey(value('SECRETS_KEY'), problems),
+    metricsToken: parseMetricsToken(value('METRICS_TOKEN'), problems),
+    docs: flag('DOCS', true),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     production,
   }
@@ -257,6 +263,22 @@ function parseSecretsKey(raw: string | undefined, problems: string[]): string | 
 }
 
 const SECRETS_KEY_BYTES = 32
+
+/**
+ * `METRICS_TOKEN`: a bearer token (RFC 6750 §2.1 characters) of at least 32 characters, so that it
+ * is no guessable password; the message never repeats it.
+ */
+function parseMetricsToken(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined
+  const allowed = /^[A-Za-z0-9\-._~+/]+=*$/.test(raw)
+  if (allowed && raw.length >= METRICS_TOKEN_MIN_LENGTH && raw.length <= 512) return raw
+  problems.push(
+    `METRICS_TOKEN: expected ${METRICS_TOKEN_MIN_LENGTH} to 512 characters of A-Z a-z 0-9 - . _ ~ + / (e.g. openssl rand -base64 32), got ${allowed ? `${raw.length} characters` : 'other characters'}`,
+  )
+  return undefined
+}
+
+const METRICS_TOKEN_MIN_LENGTH = 32
 
 function keyPrefix(raw: string, problems: string[]): string {
   if (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) return raw

@@ -289,7 +289,7 @@ describe('Configuration', () => {
       { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com#top' },
       { ...PRODUCTION, JWT_ISSUER: 'https://admin@auth.example.com' },
       { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com:443' },
-    ]) {
+    ] as Record<string, string>[]) {
       const problems = problemsOf(env)
       assert.equal(problems.length, 1, `${env.JWT_ISSUER}: ${problems.join(' | ')}`)
       assert.match(problems[0]!, /^JWT_ISSUER: must be the service's https:\/\/ URL in production/)
@@ -318,6 +318,29 @@ describe('Configuration', () => {
       const [problem, ...rest] = problemsOf({ SECRETS_KEY: raw })
       assert.deepEqual(rest, [])
       assert.match(problem!, /^SECRETS_KEY: expected 32 random bytes in base64/)
+      assert.match(problem!, said)
+      assert.ok(!problem!.includes(raw), 'the value is not in the message')
+    }
+  })
+
+  it('reads the additions METRICS_TOKEN and DOCS', () => {
+    assert.equal(loadConfig({}).metricsToken, undefined)
+    assert.equal(loadConfig({}).docs, true)
+    const token = randomBytes(32).toString('base64')
+    assert.equal(loadConfig({ METRICS_TOKEN: token }).metricsToken, token)
+    assert.equal(loadConfig({ DOCS: 'false' }).docs, false)
+    assert.match(problemsOf({ DOCS: 'off' })[0]!, /^DOCS: expected true or false/)
+  })
+
+  it('refuses a METRICS_TOKEN shorter than 32 characters or not fit for a Bearer header, never repeating it', () => {
+    for (const [raw, said] of [
+      ['a-short-metrics-token', /got 21 characters$/],
+      [`${'x'.repeat(40)} with spaces`, /got other characters$/],
+      [`${'x'.repeat(40)}"`, /got other characters$/],
+    ] as const) {
+      const [problem, ...rest] = problemsOf({ METRICS_TOKEN: raw })
+      assert.deepEqual(rest, [])
+      assert.match(problem!, /^METRICS_TOKEN: expected 32 to 512 characters/)
       assert.match(problem!, said)
       assert.ok(!problem!.includes(raw), 'the value is not in the message')
     }
