@@ -81,7 +81,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       },
     })
   }
-  await registerOpenApi(app, config.roleScopes)
+  await registerOpenApi(app, {
+    roleScopes: config.roleScopes,
+    serve: config.docs,
+    metricsToken: config.metricsToken !== undefined,
+  })
 
   const guards = createGuards(services.accessTokens, services.db)
   await app.register(operationsRoutes(services))
@@ -92,7 +96,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(accountRoutes(services, guards))
   await app.register(todoRoutes(services, guards))
   await app.register(adminRoutes(services, guards))
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   return app
 }
 

@@ -8,9 +8,11 @@ import { findUserById, type UserRow } from '../users/repository.ts'
 import { verificationMail } from './mails.ts'
 import {
   consumeToken,
+  hashOneTimeToken,
   invalidLinkToken,
   issueToken,
   lastIssuedAt,
+  LINK_MAILS_PER_ACCOUNT,
   newOneTimeToken,
   voidTokens,
 } from './tokens.ts'
@@ -18,22 +20,31 @@ import {
 /** A login refused for an unverified address mails a new link at most this often. */
 export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000
 
-/** Issues a verification token for the user's current address and queues the mail with its link. */
-async function sendVerificationMail(services: Services, userId: string): Promise<void> {
+/**
+ * Issues a verification token for the user's current address and queues the mail with its link —
+ * within the account's budget of link mails (`LINK_MAILS_PER_ACCOUNT`): beyond it no token is
+ * minted and no mail queued (the mail goes to the holder of the token just inserted, so both or
+ * neither). Returns whether a mail was queued.
+ */
+async function sendVerificationMail(services: Services, userId: string): Promise<boolean> {
   const { db, clock, config, mailer } = services
   const token = newOneTimeToken()
   const expiresAt = clock.now() + config.emailVerificationTtlSeconds * 1000
   const mail = verificationMail(mailer, token, config.emailVerificationTtlSeconds)
-  await db.transaction().execute(async (trx) => {
-    await issueToken(trx, clock, 'email_verification', { userId }, token, expiresAt)
-    await enqueueMail(trx, clock, { userId }, { purpose: 'email_verification', ...mail, expiresAt })
+  const queued = await db.transaction().execute(async (trx) => {
+    await issueToken(trx, clock, 'email_verification', { userId }, token, expiresAt, LINK_MAILS_PER_ACCOUNT)
+    const to = { tokenHash: hashOneTimeToken(token) }
+    return enqueueMail(trx, clock, to, { purpose: 'email_verification', ...mail, expiresAt })
   })
-  mailer.notifyQueued()
+  if (queued) mailer.notifyQueued()
+  return queued
 }
 
 /**
  * `POST /auth/email/verify/request`: mails a link to the caller's address. An address that is
- * already verified gets no mail (there is nothing to confirm) and the same `202`.
+ * already verified gets no mail (there is nothing to confirm), nor does an account whose budget of
+ * link mails is spent (someone may have signed up with another person's address to bomb it); both
+ * get the same `202`. The audit event says when no mail went out.
  */
 export async function requestEmailVerification(
   services: Services,
@@ -43,13 +54,17 @@ export async function requestEmailVerification(
   const user = await findUserById(services.db, userId)
   if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   if (user.email_verified === 1) return
-  await sendVerificationMail(services, user.id)
+  const mailed = await sendVerificationMail(services, user.id)
   await recordAuditEvent(services.db, services.clock, {
     type: 'email_verification_requested',
     userId: user.id,
     origin,
+    data: mailed ? {} : BUDGET_SPENT,
   })
 }
+
+/** The audit data of a request for a link that was not mailed: the account's budget is spent. */
+const BUDGET_SPENT = { mailed: false, reason: 'budget_spent' }
 
 /**
  * `POST /auth/email/verify`: consumes the token (exactly once) and marks the address verified —
@@ -97,12 +112,12 @@ export async function refuseUnverifiedLogin(
   })
   const last = await lastIssuedAt(db, user.id, 'email_verification')
   if (last === undefined || clock.now() - last >= LOGIN_RESEND_INTERVAL_MS) {
-    await sendVerificationMail(services, user.id)
+    const mailed = await sendVerificationMail(services, user.id)
     await recordAuditEvent(db, clock, {
       type: 'email_verification_requested',
       userId: user.id,
       origin,
-      data: { trigger: 'login' },
+      data: { trigger: 'login', ...(mailed ? {} : BUDGET_SPENT) },
     })
   }
   throw new AppError(

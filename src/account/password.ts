@@ -15,7 +15,7 @@ import {
   hashOneTimeToken,
   invalidLinkToken,
   issueToken,
-  type IssueBudget,
+  LINK_MAILS_PER_ACCOUNT,
   newOneTimeToken,
   peekToken,
   voidTokens,
@@ -95,17 +95,6 @@ async function refuseWrongCurrentPassword(
 }
 
 /**
- * Reset mails one account gets at most, whoever asks: 3 an hour, 10 a day. Within them each request
- * mails a fresh link (the links mailed before stay valid until they expire or one is used); beyond
- * them nothing is minted and nothing mailed — the links already mailed still work — and the answer
- * is the same `202`.
- */
-export const RESET_MAILS_PER_ACCOUNT: readonly IssueBudget[] = [
-  { count: 3, withinMs: 60 * 60 * 1000 },
-  { count: 10, withinMs: 24 * 60 * 60 * 1000 },
-]
-
-/**
  * `POST /auth/password/forgot`. The caller learns nothing: the answer is the same `202` whether
  * the address has an active account or not, or its budget of reset mails is spent, and so is the
  * work done before it — the token is drawn and hashed, the mail rendered, and the same two
@@ -130,7 +119,7 @@ export async function requestPasswordReset(
       { email },
       token,
       expiresAt,
-      RESET_MAILS_PER_ACCOUNT,
+      LINK_MAILS_PER_ACCOUNT,
     )
     const to = { tokenHash: hashOneTimeToken(token) }
     await enqueueMail(trx, clock, to, { purpose: 'password_reset', ...mail, expiresAt })

@@ -33,7 +33,8 @@ const ACCEPTED = {
  * | `POST /auth/email/verify` | the token from the mail | no |
  *
  * The two routes that send mail are limited to `MAIL_RATE_LIMIT` per client address, counted before
- * the body is read, and to a budget for the whole service (see `RateLimits`).
+ * the body is read, to a budget for the whole service (see `RateLimits`), and each account to a
+ * budget of mails of each kind (`LINK_MAILS_PER_ACCOUNT`).
  */
 export function accountRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -122,7 +123,10 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
           summary: 'Mail a link that verifies your email address',
           description:
             '`202` with an empty body. The link (`PUBLIC_URL/verify-email?token=…`) is single-use and valid for ' +
-            '`EMAIL_VERIFICATION_TTL` (24 hours by default). An address that is already verified gets no mail.',
+            '`EMAIL_VERIFICATION_TTL` (24 hours by default). An address that is already verified gets no mail. ' +
+            'An account gets at most 3 verification mails an hour and 10 a day (those mailed after a login ' +
+            'refused by `REQUIRE_VERIFIED_EMAIL` included): beyond that nothing is mailed (the links already ' +
+            'mailed still work) and the answer is the same `202`.',
           security: BEARER_SECURITY,
           response: { ...ACCEPTED, ...errorResponses(...BEARER_ERRORS, 'RATE_LIMITED') },
         },

@@ -31,6 +31,19 @@ export interface IssueBudget {
 }
 
 /**
+ * Mails with a link one account gets at most, of each purpose (reset, verification), whoever asks:
+ * 3 an hour, 10 a day. Within them each request mails a fresh link (the links mailed before stay
+ * valid until they expire or one is used); beyond them nothing is minted and nothing mailed — the
+ * links already mailed still work — and the answer is the same `202`. Nobody can bomb an address
+ * through us: not by asking for its password reset, nor by signing up with it and asking for
+ * verification links.
+ */
+export const LINK_MAILS_PER_ACCOUNT: readonly IssueBudget[] = [
+  { count: 3, withinMs: 60 * 60 * 1000 },
+  { count: 10, withinMs: 24 * 60 * 60 * 1000 },
+]
+
+/**
  * Stores `token` for the active user `to` designates, valid until `expiresAt`, unless the user was
  * issued `budget.count` tokens of `purpose` within `budget.withinMs` already (for every budget
  * given). One `INSERT … SELECT … FROM users`, so that an unknown address costs the same statement

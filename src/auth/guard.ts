@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { AppError, AuthenticationError } from '../http/errors.ts'
 import type { Db } from '../storage/database.ts'
@@ -112,3 +113,28 @@ export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new TypeError('principalOf() on a route without requireAuth')
   return request.principal
 }
+
+/**
+ * A route for one machine caller holding a configured secret, not a user (`/metrics` with
+ * `METRICS_TOKEN`): `Authorization: Bearer <secret>`, else a 401 with the RFC 6750 challenge.
+ * Both sides are hashed first, so the comparison takes the same time whatever the token's length
+ * and wherever it first differs.
+ *
+ * ```ts
+ * app.get('/metrics', { onRequest: requireSecretBearer(config.metricsToken, 'METRICS_TOKEN') }, handler)
+ * ```
+ */
+export function requireSecretBearer(secret: string, name: string): onRequestAsyncHookHandler {
+  const expected = sha256(secret)
+  return async (request) => {
+    const token = bearerToken(request)
+    if (token === undefined) {
+      throw new AuthenticationError('AUTH_REQUIRED', `This route needs Authorization: Bearer <${name}>.`)
+    }
+    if (!timingSafeEqual(sha256(token), expected)) {
+      throw new AuthenticationError('INVALID_TOKEN', `The bearer token is not ${name}.`)
+    }
+  }
+}
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest()

@@ -85,6 +85,12 @@ export async function serve(config: Config): Promise<void> {
   const server = await startServer(config)
   stopOnSignals(server)
   server.services.logger.info({ url: server.url, database: config.database.kind }, 'gatehouse listening')
+  // Open metrics are a choice (a scraper on a private network), not refused; but said at every start.
+  if (config.production && config.metricsToken === undefined) {
+    server.services.logger.warn(
+      'METRICS_TOKEN is not set: /metrics is open to anyone who can reach the port; set it, or keep /metrics off the public network',
+    )
+  }
 }
 
 export async function migrate(config: Config, output: Output): Promise<void> {

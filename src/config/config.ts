@@ -55,6 +55,10 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** `SECRETS_KEY`, checked to be 32 bytes in base64: encrypts private keys and other secrets at rest. */
   readonly secretsKey: string | undefined
+  /** `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <it>` (an addition to the contract). */
+  readonly metricsToken: string | undefined
+  /** `DOCS=false` serves neither `/docs` nor `/openapi.json` (an addition to the contract). */
+  readonly docs: boolean
   readonly logLevel: LogLevel
   readonly production: boolean
 }
@@ -193,6 +197,8 @@ export function loadConfig(env: Env): Config {
     auditRetentionSeconds: duration('AUDIT_RETENTION', '90d', false),
     corsOrigins: parseOrigins(value('CORS_ORIGINS'), problems),
     secretsKey: parseSecretsKey(value('SECRETS_KEY'), problems),
+    metricsToken: parseMetricsToken(value('METRICS_TOKEN'), problems),
+    docs: flag('DOCS', true),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     production,
   }
@@ -257,6 +263,22 @@ function parseSecretsKey(raw: string | undefined, problems: string[]): string | 
 }
 
 const SECRETS_KEY_BYTES = 32
+
+/**
+ * `METRICS_TOKEN`: a bearer token (RFC 6750 §2.1 characters) of at least 32 characters, so that it
+ * is no guessable password; the message never repeats it.
+ */
+function parseMetricsToken(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return undefined
+  const allowed = /^[A-Za-z0-9\-._~+/]+=*$/.test(raw)
+  if (allowed && raw.length >= METRICS_TOKEN_MIN_LENGTH && raw.length <= 512) return raw
+  problems.push(
+    `METRICS_TOKEN: expected ${METRICS_TOKEN_MIN_LENGTH} to 512 characters of A-Z a-z 0-9 - . _ ~ + / (e.g. openssl rand -base64 32), got ${allowed ? `${raw.length} characters` : 'other characters'}`,
+  )
+  return undefined
+}
+
+const METRICS_TOKEN_MIN_LENGTH = 32
 
 function keyPrefix(raw: string, problems: string[]): string {
   if (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) return raw
@@ -346,7 +368,59 @@ function productionProblems(config: Config): string[] {
       'TRUST_PROXY: "true" lets any client forge its address in production; name the hop count or proxy addresses',
     )
   }
+  const { smtpUrl } = config.mail
+  if (smtpUrl === undefined) {
+    problems.push(
+      'SMTP_URL: required in production (without it mails are only written to ./data/outbox); e.g. smtps://user:pass@smtp.example.com:465',
+    )
+  } else if (sendsInTheClear(new URL(smtpUrl))) {
+    problems.push(
+      'SMTP_URL: sends mail unencrypted in production (smtp:// only upgrades when the server offers STARTTLS); use smtps://…:465, or add ?requireTLS=true to require STARTTLS',
+    )
+  }
+  if (config.refreshReuseGraceSeconds > MAX_PRODUCTION_REUSE_GRACE_SECONDS) {
+    problems.push(
+      `REFRESH_REUSE_GRACE: at most ${MAX_PRODUCTION_REUSE_GRACE_SECONDS} s in production, got ${config.refreshReuseGraceSeconds} s; a replay within it is not detected as theft (10s covers concurrent requests)`,
+    )
+  }
+  if (config.accessTokenTtlSeconds > MAX_PRODUCTION_ACCESS_TOKEN_TTL_SECONDS) {
+    problems.push(
+      `ACCESS_TOKEN_TTL: at most 1 h in production, got ${config.accessTokenTtlSeconds} s; a stolen access token works until it expires (use refresh tokens for long sessions)`,
+    )
+  }
+  if (!isIssuerUrl(config.jwt.issuer)) {
+    problems.push(
+      `JWT_ISSUER: must be the service's https:// URL in production, with an empty path (RFC 8414 §3), e.g. https://auth.example.com — no trailing slash, path, query, user or default port`,
+    )
+  }
   return problems
+}
+
+/** A grace longer than this is a window for replaying a stolen refresh token, not for concurrent requests. */
+const MAX_PRODUCTION_REUSE_GRACE_SECONDS = 60
+/** Access tokens cannot be recalled from a resource server that does not follow revocations. */
+const MAX_PRODUCTION_ACCESS_TOKEN_TTL_SECONDS = 3600
+
+/**
+ * `smtp://` to a host beyond this machine without `requireTLS=true`: nodemailer then upgrades with
+ * STARTTLS only when the server offers it, so whoever sits between can strip the offer and read
+ * the password and every link. Loopback (a local relay) never crosses the network.
+ */
+function sendsInTheClear(url: URL): boolean {
+  if (url.protocol !== 'smtp:') return false
+  if (url.searchParams.get('requireTLS') === 'true') return false
+  const host = url.hostname.toLowerCase()
+  const loopback = host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  return !loopback
+}
+
+/**
+ * RFC 8414 §3: the issuer is an https URL with no query or fragment, and here the service's base
+ * URL (endpoint URLs are built by appending to it), so no path either — written as the origin
+ * itself, since the issuer is compared as a string: no trailing slash, no default port, lowercase.
+ */
+function isIssuerUrl(issuer: string): boolean {
+  return URL.canParse(issuer) && new URL(issuer).protocol === 'https:' && new URL(issuer).origin === issuer
 }
 
 function redactUrl(raw: string): string {

@@ -11,11 +11,22 @@ const SCOPE_DESCRIPTIONS = new Map([
   ['admin', 'Administer users (admins only)'],
 ])
 
+export interface OpenApiOptions {
+  roleScopes: RoleScopes
+  /** `/docs` (Swagger UI) and `/openapi.json` are served; without, the document is only built (`gatehouse openapi`). */
+  serve: boolean
+  /** `/metrics` takes `METRICS_TOKEN` as a bearer token. */
+  metricsToken: boolean
+}
+
 /**
  * OpenAPI 3.1 generated from the route schemas, and Swagger UI at /docs whose Authorize button
  * runs the OAuth2 password flow against /auth/token.
  */
-export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScopes): Promise<void> {
+export async function registerOpenApi(
+  app: FastifyInstance,
+  { roleScopes, serve, metricsToken }: OpenApiOptions,
+): Promise<void> {
   const scopes = Object.fromEntries(
     [...new Set(Object.values(roleScopes).flat())].map((scope) => [
       scope,
@@ -40,6 +51,13 @@ export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScop
               'Log in with a username (or email) and password; the access token is sent as a bearer token.',
             flows: { password: { tokenUrl: '/auth/token', scopes } },
           },
+          ...(metricsToken && {
+            MetricsToken: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'The `METRICS_TOKEN` of the configuration, for Prometheus.',
+            },
+          }),
         },
       },
     },
@@ -65,6 +83,8 @@ export async function registerOpenApi(app: FastifyInstance, roleScopes: RoleScop
         typeof json.$id === 'string' ? json.$id : `def-${index}`,
     },
   })
+  if (!serve) return
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { deepLinking: false, tryItOutEnabled: true, persistAuthorization: false },

@@ -33,7 +33,9 @@ const HEADERS = { 'Auto-Submitted': 'auto-generated' }
 
 /**
  * SMTP through nodemailer. `smtp://user:pass@host:587` upgrades with STARTTLS whenever the server
- * offers it; `smtps://…:465` is TLS from the first byte. Timeouts are short so that a dead server
+ * offers it, and `?requireTLS=true` refuses to go on without it (production requires one or the
+ * other for a host beyond loopback, see config.ts); `smtps://…:465` is TLS from the first byte.
+ * The URL's query becomes nodemailer options. Timeouts are short so that a dead server
  * fails one attempt quickly and the queue retries later, instead of holding the worker.
  */
 export function smtpTransport(url: string): MailTransport {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { requireSecretBearer } from '../auth/guard.ts'
 import { AppError } from '../http/errors.ts'
 import { errorResponses } from '../http/schemas.ts'
 import type { Services } from '../services.ts'
@@ -70,14 +71,23 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
       },
     )
 
+    const { metricsToken } = services.config
     app.get(
       '/metrics',
       {
+        ...(metricsToken !== undefined && { onRequest: requireSecretBearer(metricsToken, 'METRICS_TOKEN') }),
         schema: {
           tags: ['operations'],
           summary: 'Prometheus metrics',
+          description: metricsToken
+            ? 'Needs `Authorization: Bearer <METRICS_TOKEN>`.'
+            : 'Open to anyone who reaches it: `METRICS_TOKEN` is not set.',
           produces: ['text/plain'],
-          response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+          ...(metricsToken !== undefined && { security: [{ MetricsToken: [] }] }),
+          response: {
+            200: Type.String({ description: 'Prometheus text exposition format' }),
+            ...(metricsToken !== undefined && errorResponses('AUTH_REQUIRED', 'INVALID_TOKEN')),
+          },
         },
       },
       async (_request, reply) =>

@@ -9,7 +9,7 @@ import {
   uniqueEmail,
   type TestApp,
 } from '../support/harness.ts'
-import { TestSmtpServer } from '../mail/smtp.ts'
+import { TestSmtpServer, tokenFromMail } from '../mail/smtp.ts'
 import {
   NEW_PASSWORD,
   RESET_PATH,
@@ -158,6 +158,72 @@ await describeOnDatabases(
       assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
     })
 
+    it('mails one account at most 3 links an hour and 10 a day, answering 202 each time: an address signed up by someone else cannot be bombed', async () => {
+      const { email, user } = await signupAndLogin(ctx().app)
+      const mailed = () => smtp.to(email).length
+      const ask = async (times: number) => {
+        // The clock moves by hours: a fresh access token for each round.
+        const accessToken = (await login(ctx(), email, STRONG_PASSWORD)).json().access_token
+        for (let i = 0; i < times; i++) {
+          const response = await requestVerification(ctx(), accessToken)
+          assert.equal(response.statusCode, 202)
+          assert.equal(response.body, '')
+        }
+        await deliver(ctx())
+      }
+      await ask(6)
+      assert.equal(mailed(), 3, 'a burst of 6 requests mails 3 links')
+      const spent = await ctx()
+        .services.db.selectFrom('audit_events')
+        .select('data')
+        .where('user_id', '=', user.id)
+        .where('type', '=', 'email_verification_requested')
+        .orderBy('at')
+        .execute()
+      assert.deepEqual(
+        spent.map((row) => JSON.parse(row.data).mailed),
+        [undefined, undefined, undefined, false, false, false],
+        'the audit log shows the requests that mailed nothing',
+      )
+      ctx().clock.advance(3600)
+      await ask(4)
+      assert.equal(mailed(), 6)
+      ctx().clock.advance(3600)
+      await ask(3)
+      ctx().clock.advance(3600)
+      await ask(3)
+      assert.equal(mailed(), 10, 'and at most 10 in a day')
+      const last = tokenFromMail(smtp.to(email).at(-1)!, VERIFY_PATH)
+      tokensSeen.push(last)
+      ctx().clock.advance(21 * 3600)
+      await ask(1)
+      assert.equal(mailed(), 11, 'a day after the first, a link can be mailed again')
+      const newest = tokenFromMail(smtp.to(email).at(-1)!, VERIFY_PATH)
+      tokensSeen.push(newest)
+      assert.equal((await verify(ctx(), last)).statusCode, 204, 'the links mailed within the budget work')
+    })
+
+    it('keeps the budgets of verification and reset mails apart', async () => {
+      const { email, tokens } = await signupAndLogin(ctx().app)
+      for (let i = 0; i < 3; i++) await requestVerification(ctx(), tokens.access_token)
+      assert.equal((await forgot(ctx(), email)).statusCode, 202)
+      await deliver(ctx())
+      const subjects = smtp
+        .to(email)
+        .map((mail) => mail.parsed.subject)
+        .sort()
+      assert.deepEqual(subjects, [
+        'Confirm your email address for Gatehouse',
+        'Confirm your email address for Gatehouse',
+        'Confirm your email address for Gatehouse',
+        'Reset your Gatehouse password',
+      ])
+      const resetMail = smtp
+        .to(email)
+        .find((mail) => mail.parsed.subject === 'Reset your Gatehouse password')!
+      tokensSeen.push(tokenFromMail(resetMail, RESET_PATH))
+    })
+
     it('never writes a token to the log', () => {
       assert.ok(tokensSeen.length >= 8)
       assertNotLogged(ctx(), tokensSeen)
@@ -211,6 +277,22 @@ await describeOnDatabases(
       assert.equal(JSON.parse(failed[0]!.data).reason, 'email_not_verified')
     })
 
+    it("counts the links mailed on refused logins against the account's budget of 3 an hour", async () => {
+      const email = uniqueEmail()
+      await signup(email)
+      for (let i = 0; i < 4; i++) {
+        assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 403)
+        ctx().clock.advance(5 * 60)
+      }
+      await deliver(ctx())
+      assert.equal(smtp.to(email).length, 3, 'the fourth refusal within the hour mails nothing')
+      tokensSeen.push(...smtp.to(email).map((mail) => tokenFromMail(mail, VERIFY_PATH)))
+      ctx().clock.advance(40 * 60)
+      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 403)
+      await deliver(ctx())
+      assert.equal(smtp.to(email).length, 4, 'an hour after the first, a refusal mails again')
+    })
+
     it('answers a wrong password with the usual 401, mailing nothing', async () => {
       const email = uniqueEmail()
       await signup(email)
@@ -249,7 +331,7 @@ await describeOnDatabases(
     })
 
     it('never writes a token to the log', () => {
-      assert.equal(tokensSeen.length, 4)
+      assert.equal(tokensSeen.length, 7)
       assertNotLogged(ctx(), tokensSeen)
     })
   },

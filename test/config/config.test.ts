@@ -10,6 +10,16 @@ import { problemsOf } from '../support/config.ts'
 
 const SECRET = 'k3Y!9vQ#2mZ@7xR$4tW%8pL^6nB&1cF*0hJ'
 const SECRETS_KEY = randomBytes(32).toString('base64')
+/** A production configuration that starts; each production test changes one thing in it. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://auth.example.com',
+  JWT_ISSUER: 'https://auth.example.com',
+  SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
+  SECRETS_KEY,
+}
+const without = (env: Record<string, string>, name: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter(([key]) => key !== name))
 
 describe('Configuration', () => {
   it('has defaults that run on a fresh machine', () => {
@@ -198,7 +208,7 @@ describe('Configuration', () => {
   })
 
   it('refuses unsafe settings when NODE_ENV=production', () => {
-    const safe = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', SECRETS_KEY }
+    const safe = PRODUCTION
     assert.equal(loadConfig(safe).production, true)
     assert.match(
       problemsOf({ ...safe, PUBLIC_URL: 'http://auth.example.com' })[0]!,
@@ -214,9 +224,83 @@ describe('Configuration', () => {
   })
 
   it('refuses to run production without SECRETS_KEY, which would leave private signing keys readable in the database', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com' })
+    const problems = problemsOf(without(PRODUCTION, 'SECRETS_KEY'))
     assert.equal(problems.length, 1)
     assert.match(problems[0]!, /^SECRETS_KEY: required in production/)
+  })
+
+  it('refuses SMTP in the clear to a remote server in production, which would send passwords and every link unencrypted', () => {
+    for (const url of [
+      'smtp://mailer:secret@smtp.example.com:587',
+      'smtp://smtp.example.com:25',
+      'smtp://mailer:secret@smtp.example.com:587?requireTLS=false',
+      'smtp://mailer:secret@smtp.example.com:587?requireTLS=1',
+      'smtp://10.0.0.5:25',
+    ]) {
+      const problems = problemsOf({ ...PRODUCTION, SMTP_URL: url })
+      assert.equal(problems.length, 1, `${url}: ${problems.join(' | ')}`)
+      assert.match(problems[0]!, /^SMTP_URL: sends mail unencrypted in production/)
+      assert.match(problems[0]!, /smtps:\/\/.*requireTLS=true/)
+      assert.ok(!problems[0]!.includes('secret'), 'the password is not in the message')
+    }
+    for (const url of [
+      'smtps://mailer:secret@smtp.example.com:465',
+      'smtp://mailer:secret@smtp.example.com:587?requireTLS=true',
+      'smtp://localhost:25',
+      'smtp://127.0.0.1:1025',
+      'smtp://[::1]:25',
+    ]) {
+      assert.equal(loadConfig({ ...PRODUCTION, SMTP_URL: url }).mail.smtpUrl, url)
+    }
+  })
+
+  it('refuses production without SMTP_URL, which would write every reset and verification link to ./data/outbox', () => {
+    const problems = problemsOf(without(PRODUCTION, 'SMTP_URL'))
+    assert.equal(problems.length, 1, problems.join(' | '))
+    assert.match(problems[0]!, /^SMTP_URL: required in production/)
+  })
+
+  it('refuses a REFRESH_REUSE_GRACE over 60 s in production, a window in which a stolen refresh token is replayed without detection', () => {
+    const problems = problemsOf({ ...PRODUCTION, REFRESH_REUSE_GRACE: '61s' })
+    assert.equal(problems.length, 1, problems.join(' | '))
+    assert.match(problems[0]!, /^REFRESH_REUSE_GRACE: at most 60 s in production, got 61 s/)
+    assert.match(problemsOf({ ...PRODUCTION, REFRESH_REUSE_GRACE: '1h' })[0]!, /^REFRESH_REUSE_GRACE/)
+    assert.equal(loadConfig({ ...PRODUCTION, REFRESH_REUSE_GRACE: '60s' }).refreshReuseGraceSeconds, 60)
+    assert.equal(loadConfig({ ...PRODUCTION, REFRESH_REUSE_GRACE: '0' }).refreshReuseGraceSeconds, 0)
+  })
+
+  it('refuses an ACCESS_TOKEN_TTL over 1 h in production, the time a stolen access token keeps working', () => {
+    const problems = problemsOf({ ...PRODUCTION, ACCESS_TOKEN_TTL: '3601' })
+    assert.equal(problems.length, 1, problems.join(' | '))
+    assert.match(problems[0]!, /^ACCESS_TOKEN_TTL: at most 1 h in production, got 3601 s/)
+    assert.match(problemsOf({ ...PRODUCTION, ACCESS_TOKEN_TTL: '1d' })[0]!, /^ACCESS_TOKEN_TTL/)
+    assert.equal(loadConfig({ ...PRODUCTION, ACCESS_TOKEN_TTL: '1h' }).accessTokenTtlSeconds, 3600)
+  })
+
+  it("refuses a JWT_ISSUER that is not the service's https:// URL with an empty path in production (RFC 8414 §3)", () => {
+    for (const env of [
+      without(PRODUCTION, 'JWT_ISSUER'),
+      { ...PRODUCTION, JWT_ISSUER: 'gatehouse' },
+      { ...PRODUCTION, JWT_ISSUER: 'http://auth.example.com' },
+      { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com/' },
+      { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com/gatehouse' },
+      { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com?tenant=1' },
+      { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com#top' },
+      { ...PRODUCTION, JWT_ISSUER: 'https://admin@auth.example.com' },
+      { ...PRODUCTION, JWT_ISSUER: 'https://auth.example.com:443' },
+    ] as Record<string, string>[]) {
+      const problems = problemsOf(env)
+      assert.equal(problems.length, 1, `${env.JWT_ISSUER}: ${problems.join(' | ')}`)
+      assert.match(problems[0]!, /^JWT_ISSUER: must be the service's https:\/\/ URL in production/)
+    }
+    for (const issuer of ['https://auth.example.com', 'https://auth.example.com:8443']) {
+      assert.equal(loadConfig({ ...PRODUCTION, JWT_ISSUER: issuer }).jwt.issuer, issuer)
+    }
+    assert.equal(
+      loadConfig({ JWT_ISSUER: 'gatehouse' }).jwt.issuer,
+      'gatehouse',
+      'allowed outside production',
+    )
   })
 
   it('takes SECRETS_KEY only as exactly 32 bytes of base64, and never repeats it in a message', () => {
@@ -233,6 +317,29 @@ describe('Configuration', () => {
       const [problem, ...rest] = problemsOf({ SECRETS_KEY: raw })
       assert.deepEqual(rest, [])
       assert.match(problem!, /^SECRETS_KEY: expected 32 random bytes in base64/)
+      assert.match(problem!, said)
+      assert.ok(!problem!.includes(raw), 'the value is not in the message')
+    }
+  })
+
+  it('reads the additions METRICS_TOKEN and DOCS', () => {
+    assert.equal(loadConfig({}).metricsToken, undefined)
+    assert.equal(loadConfig({}).docs, true)
+    const token = randomBytes(32).toString('base64')
+    assert.equal(loadConfig({ METRICS_TOKEN: token }).metricsToken, token)
+    assert.equal(loadConfig({ DOCS: 'false' }).docs, false)
+    assert.match(problemsOf({ DOCS: 'off' })[0]!, /^DOCS: expected true or false/)
+  })
+
+  it('refuses a METRICS_TOKEN shorter than 32 characters or not fit for a Bearer header, never repeating it', () => {
+    for (const [raw, said] of [
+      ['a-short-metrics-token', /got 21 characters$/],
+      [`${'x'.repeat(40)} with spaces`, /got other characters$/],
+      [`${'x'.repeat(40)}"`, /got other characters$/],
+    ] as const) {
+      const [problem, ...rest] = problemsOf({ METRICS_TOKEN: raw })
+      assert.deepEqual(rest, [])
+      assert.match(problem!, /^METRICS_TOKEN: expected 32 to 512 characters/)
       assert.match(problem!, said)
       assert.ok(!problem!.includes(raw), 'the value is not in the message')
     }

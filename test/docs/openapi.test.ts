@@ -273,3 +273,30 @@ describe('GET /openapi.json', () => {
     },
   )
 })
+
+describe('DOCS=false', () => {
+  let database: TestDatabase | undefined
+  let testApp: TestApp | undefined
+
+  before(async () => {
+    database = await createTestDatabase('sqlite')
+    testApp = await startTestApp(database, { env: { DOCS: 'false' } })
+  })
+  after(async () => {
+    if (testApp) await stopTestApp(testApp)
+    await database?.drop()
+  })
+
+  it('serves neither Swagger UI nor the OpenAPI document: 404 NOT_FOUND, like any unknown route', async () => {
+    for (const url of ['/docs', '/docs/', '/docs/json', '/docs/static/index.html', '/openapi.json']) {
+      const response = await testApp!.app.inject({ method: 'GET', url })
+      assert.equal(response.statusCode, 404, url)
+      assert.equal(response.json().error.code, 'NOT_FOUND', url)
+    }
+  })
+
+  it('still builds the document, for gatehouse openapi', () => {
+    const document = testApp!.app.swagger() as unknown as OpenApiDocument
+    assert.ok(document.paths['/auth/login'])
+  })
+})

@@ -233,6 +233,33 @@ await describeOnDatabases(
   { env: { SMTP_URL: tlsSmtp.url('tls.rejectUnauthorized=false') } },
 )
 
+await describeOnDatabases(
+  'Mail delivery with SMTP_URL=smtp://…?requireTLS=true',
+  (ctx) => {
+    it('sends nothing to a server that offers no STARTTLS (a stripped offer), and retries later', async () => {
+      const { email } = await signupAndLogin(ctx().app)
+      await forgot(ctx(), email)
+      assert.deepEqual(await deliver(ctx()), { sent: 0, retrying: 1, failed: 0 })
+      assert.equal(smtp.to(email).length, 0, 'not in the clear')
+      assert.ok(!ctx().logs.text().includes('smtp-secret-4b1d'), 'nor is the password logged')
+    })
+  },
+  { env: { SMTP_URL: smtp.url('requireTLS=true') } },
+)
+
+await describeOnDatabases(
+  'Mail delivery with SMTP_URL=smtp://…?requireTLS=true to a server that offers STARTTLS',
+  (ctx) => {
+    it('upgrades and sends', async () => {
+      const { email } = await signupAndLogin(ctx().app)
+      await forgot(ctx(), email)
+      assert.equal((await deliver(ctx())).sent, 1)
+      assert.equal(tlsSmtp.to(email)[0]!.secure, true)
+    })
+  },
+  { env: { SMTP_URL: tlsSmtp.url('requireTLS=true&tls.rejectUnauthorized=false') } },
+)
+
 await plug.close()
 await smtp.close()
 await tlsSmtp.close()

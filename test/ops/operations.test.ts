@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { describe } from 'node:test'
 import { createTestDatabase, databaseKinds } from '../support/databases.ts'
-import { describeOnDatabases, startTestApp, stopTestApp } from '../support/harness.ts'
+import { describeOnDatabases, signupAndLogin, startTestApp, stopTestApp } from '../support/harness.ts'
 import { startTcpProxy } from '../support/tcp-proxy.ts'
 
 const postgresSkip = (await databaseKinds()).find((d) => d.kind === 'postgres')?.skip ?? false
@@ -39,6 +40,69 @@ await describeOnDatabases('GET /metrics', (ctx) => {
     assert.match(response.body, /# TYPE gatehouse_logins_total counter/)
   })
 })
+
+const METRICS_TOKEN = randomBytes(32).toString('base64')
+
+await describeOnDatabases(
+  'GET /metrics with METRICS_TOKEN',
+  (ctx) => {
+    const metrics = (authorization?: string) =>
+      ctx().app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: authorization === undefined ? {} : { authorization },
+      })
+    const assertRefused = (response: Awaited<ReturnType<typeof metrics>>, code: string) => {
+      assert.equal(response.statusCode, 401)
+      assert.equal(response.json().error.code, code)
+      assert.match(response.json().error.request_id, /./)
+      assert.match(String(response.headers['www-authenticate']), /^Bearer/)
+      assert.doesNotMatch(response.body, /http_requests_total|process_cpu/)
+    }
+
+    it('refuses a scrape without the token: 401 AUTH_REQUIRED in the error envelope, no metrics', async () => {
+      assertRefused(await metrics(), 'AUTH_REQUIRED')
+      assertRefused(
+        await metrics(`Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}`),
+        'AUTH_REQUIRED',
+      )
+    })
+
+    it('refuses a wrong token, a prefix of it, a longer one and a user access token: 401 INVALID_TOKEN', async () => {
+      for (const wrong of [
+        randomBytes(32).toString('base64'),
+        METRICS_TOKEN.slice(0, -1),
+        `${METRICS_TOKEN}A`,
+        METRICS_TOKEN.toLowerCase(),
+      ]) {
+        assertRefused(await metrics(`Bearer ${wrong}`), 'INVALID_TOKEN')
+      }
+      const { tokens } = await signupAndLogin(ctx().app)
+      assertRefused(await metrics(`Bearer ${tokens.access_token}`), 'INVALID_TOKEN')
+      assertRefused(await metrics('Bearer'), 'INVALID_TOKEN')
+    })
+
+    it('serves the metrics to Authorization: Bearer <METRICS_TOKEN>', async () => {
+      for (const scheme of ['Bearer', 'bearer']) {
+        const response = await metrics(`${scheme} ${METRICS_TOKEN}`)
+        assert.equal(response.statusCode, 200)
+        assert.match(response.body, /# TYPE gatehouse_logins_total counter/)
+      }
+    })
+
+    it('documents the token in the OpenAPI document', async () => {
+      const document = (await ctx().app.inject({ method: 'GET', url: '/openapi.json' })).json()
+      assert.deepEqual(document.paths['/metrics'].get.security, [{ MetricsToken: [] }])
+      assert.equal(document.components.securitySchemes.MetricsToken.scheme, 'bearer')
+      assert.ok(document.paths['/metrics'].get.responses['401'])
+    })
+
+    it('never writes the token to the log', () => {
+      assert.ok(!ctx().logs.text().includes(METRICS_TOKEN))
+    })
+  },
+  { env: { METRICS_TOKEN } },
+)
 
 describe('GET /ready when the database is gone', () => {
   it('answers 503 UNAVAILABLE naming the database', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
@@ -305,6 +306,45 @@ describe('PostgreSQL', { skip: postgres.skip }, () => {
     assert.equal(me.status, 200, me.body)
     assert.equal(me.json().id, user.id)
     assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null })
+  })
+})
+
+describe('NODE_ENV=production', () => {
+  after(cleanupProcesses)
+  const production = {
+    NODE_ENV: 'production',
+    PUBLIC_URL: 'https://accounts.example.com',
+    JWT_ISSUER: 'https://auth.example.com',
+    // Not contacted at start: no mail is queued.
+    SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+  }
+
+  it('starts with the production checklist filled in, warning at start that /metrics is open without METRICS_TOKEN', async () => {
+    const server = await startGatehouse({ env: production })
+    const warning = await server.waitForLog(
+      'METRICS_TOKEN is not set: /metrics is open to anyone who can reach the port; set it, or keep /metrics off the public network',
+      5000,
+    )
+    assert.equal(warning.level, 40)
+    assert.equal((await request(server.url, 'GET', '/metrics')).status, 200)
+    assert.equal((await request(server.url, 'GET', '/docs')).status, 200)
+    assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null })
+  })
+
+  it('with METRICS_TOKEN and DOCS=false: /metrics needs the token, /docs and /openapi.json are 404, and no warning', async () => {
+    const token = randomBytes(32).toString('base64url')
+    const server = await startGatehouse({ env: { ...production, METRICS_TOKEN: token, DOCS: 'false' } })
+    assert.equal((await request(server.url, 'GET', '/metrics')).status, 401)
+    const scraped = await request(server.url, 'GET', '/metrics', {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(scraped.status, 200)
+    for (const url of ['/docs', '/openapi.json']) {
+      assert.equal((await request(server.url, 'GET', url)).status, 404, url)
+    }
+    assert.deepEqual(await server.stop('SIGTERM'), { code: 0, signal: null })
+    assert.ok(!server.logs().some((line) => String(line.msg).includes('METRICS_TOKEN')))
   })
 })
 
