@@ -19,6 +19,28 @@ const CPU_BOUND_MS = 50
  */
 const SIZES = [64 * 1024, 63 * 1024, SMALL_BODY_LIMIT_BYTES - 512]
 
+/** Tries a request again when it measured over the bound, at most three times in all. */
+const MEASUREMENTS = 3
+
+/**
+ * The CPU time (all of the process's threads) a request took, the least of up to `MEASUREMENTS`:
+ * a garbage collection or a busy machine can cost one measurement tens of milliseconds, while a
+ * backtracking pattern is slow every time.
+ */
+async function leastCpu(
+  send: () => Promise<LightMyRequestResponse>,
+): Promise<{ response: LightMyRequestResponse; ms: number }> {
+  let least = Infinity
+  let response: LightMyRequestResponse | undefined
+  for (let attempt = 0; attempt < MEASUREMENTS && least >= CPU_BOUND_MS; attempt++) {
+    const started = process.cpuUsage()
+    response = await send()
+    const used = process.cpuUsage(started)
+    least = Math.min(least, (used.user + used.system) / 1000)
+  }
+  return { response: response!, ms: least }
+}
+
 /** Long runs of what the patterns accept, each ending in a character that makes them fail. */
 function adversarialValues(size: number): [string, string][] {
   const run = (unit: string, prefix = '', suffix = '') =>
@@ -160,11 +182,8 @@ await describeOnDatabases(
               const request = requestFor(operation, field, value)
               const what = `${operation.method} ${operation.path} ${field.name} = ${shape}`
               await send(ctx(), request) // the route's validators compile at its first request
-              const started = process.cpuUsage()
-              const response = await send(ctx(), request)
-              const used = process.cpuUsage(started)
+              const { response, ms } = await leastCpu(() => send(ctx(), request))
               assertErrorBody(response, what)
-              const ms = (used.user + used.system) / 1000
               if (ms >= CPU_BOUND_MS) slow.push(`${what}: ${ms.toFixed(1)} ms`)
             }
           }
@@ -192,11 +211,8 @@ await describeOnDatabases(
         ]) {
           const what = `${request.method} ${request.url} ${Object.keys(request.headers).join()} = ${shape}`
           await ctx().app.inject(request)
-          const started = process.cpuUsage()
-          const response = await ctx().app.inject(request)
-          const used = process.cpuUsage(started)
+          const { response, ms } = await leastCpu(() => ctx().app.inject(request))
           assertErrorBody(response, what)
-          const ms = (used.user + used.system) / 1000
           if (ms >= CPU_BOUND_MS) slow.push(`${what}: ${ms.toFixed(1)} ms`)
         }
       }
