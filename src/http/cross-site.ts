@@ -44,7 +44,7 @@ function httpOrigin(value: string): string | undefined {
  */
 export function crossSiteReason(request: FastifyRequest, trusted: ReadonlySet<string>): string | undefined {
   const site = request.headers['sec-fetch-site']
-  if (site !== undefined && !SAME_SITE_VALUES.has(String(site).trim().toLowerCase())) {
+  if (site !== undefined && !SAME_SITE_VALUES.has(site.trim().toLowerCase())) {
     return 'the browser says it comes from another site (Sec-Fetch-Site)'
   }
   const origin = request.headers.origin

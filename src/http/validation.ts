@@ -235,7 +235,7 @@ function registerOptionalBodies(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
     if (body.length === 0 && request.routeOptions.config.bodyOptional === true) done(null, undefined)
-    else parseJson(request, body, done)
+    else void parseJson(request, body, done)
   })
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && request.routeOptions.config.bodyOptional === true) request.body = {}
