@@ -5,8 +5,10 @@ import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { hashRefreshToken } from '../../src/sessions/refresh-tokens.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail, type TestApp } from '../support/harness.ts'
 
+/** Browser headers a test sends; a member left undefined is not sent. */
+type Headers = Record<string, string | undefined>
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
-const formLogin = (t: TestApp, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+const formLogin = (t: TestApp, fields: Record<string, string>, headers: Headers = {}) =>
   t.app.inject({
     method: 'POST',
     url: '/auth/login',
@@ -277,7 +279,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   })
 
   it('answers an empty form body with 422 VALIDATION_ERROR naming both fields, and refuses it cross-site with 403', async () => {
-    const empty = (headers: Record<string, string>) =>
+    const empty = (headers: Headers) =>
       ctx().app.inject({ method: 'POST', url: '/auth/login', headers: { ...FORM, ...headers }, payload: '' })
     const plain = await empty({})
     assert.equal(plain.statusCode, 422, plain.body)

@@ -15,7 +15,7 @@ interface Tokens {
 const refresh = (t: TestApp, refreshToken: string) =>
   t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
 /** A refresh that authenticates with the cookie alone (no body), with the browser headers given. */
-const cookieRefresh = (t: TestApp, refreshToken: string, headers: Record<string, string>) =>
+const cookieRefresh = (t: TestApp, refreshToken: string, headers: Record<string, string | undefined>) =>
   t.app.inject({
     method: 'POST',
     url: '/auth/refresh',
