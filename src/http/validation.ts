@@ -8,7 +8,13 @@ import {
 } from 'ajv'
 import addFormats from 'ajv-formats'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
-import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifyRequest } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  FastifySchema,
+  FastifySchemaCompiler,
+  preValidationHookHandler,
+} from 'fastify'
 import { AppError, ValidationError, type FieldProblem } from './errors.ts'
 
 /** Fastify's own serializer compiler (fast-json-stringify), which `registerValidation` defers. */
@@ -237,8 +243,14 @@ function registerOptionalBodies(app: FastifyInstance): void {
     if (body.length === 0 && request.routeOptions.config.bodyOptional === true) done(null, undefined)
     else void parseJson(request, body, done)
   })
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.routeOptions.config.bodyOptional === true) request.body = {}
+  // On those routes only, so that no other request pays for the hook.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.bodyOptional !== true) return
+    const noBodyAsEmpty: preValidationHookHandler = (request, _reply, done) => {
+      if (request.body === undefined) request.body = {}
+      done()
+    }
+    route.preValidation = [noBodyAsEmpty, ...[route.preValidation ?? []].flat()]
   })
 }
 
