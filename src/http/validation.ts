@@ -212,8 +212,12 @@ export function registerBodyTypeGuard(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain')
   registerOptionalBodies(app)
   app.addHook('preParsing', (request, _reply, payload, done) => {
+    if (!routeTakesBody(request.routeOptions.schema)) {
+      done(null, payload)
+      return
+    }
     const mediaType = mediaTypeOf(request)
-    if ((!hasBody(request) && mediaType === '') || !routeTakesBody(request.routeOptions.schema)) {
+    if (!hasBody(request) && mediaType === '') {
       done(null, payload)
       return
     }
