@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import { crossSiteGuard } from '../http/cross-site.ts'
 import { OAuthError } from '../http/error-handler.ts'
 import { originOf } from '../http/request-context.ts'
 import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../http/schemas.ts'
+import { sendsForm } from '../http/validation.ts'
 import type { Services } from '../services.ts'
-import { refreshCookieOf, setRefreshCookie } from '../sessions/cookie.ts'
+import { refreshCookieOf, refreshesWithCookie, setRefreshCookie } from '../sessions/cookie.ts'
 import { invalidRefreshToken } from '../sessions/service.ts'
 import { UserRef } from '../users/schemas.ts'
 import {
@@ -26,6 +28,8 @@ function sendTokens(reply: FastifyReply, tokens: TokenResponse, withCookie: bool
 }
 
 export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
+  // The contract's "Browser requests": what a browser authenticates on its own is refused cross-site.
+  const refuseCrossSite = crossSiteGuard(services.config)
   return async (app) => {
     app.post(
       '/auth/signup',
@@ -49,18 +53,24 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/auth/login',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: services.limits.byAddress('login'),
+        // Counted first: a refused cross-site form spends the address's budget like any attempt.
+        onRequest: [services.limits.byAddress('login'), refuseCrossSite(sendsForm)],
         config: { bodyTypes: ['json', 'form'] },
         schema: {
           tags: ['auth'],
           summary: 'Log in with a username or email and a password',
-          description: 'JSON or form body. Also sets the refresh token as the `gatehouse_refresh` cookie.',
+          description:
+            'JSON or form body. Also sets the refresh token as the `gatehouse_refresh` cookie. ' +
+            'A form body sent by a browser from another site (`Sec-Fetch-Site: cross-site`, or an `Origin` ' +
+            "other than the service's own, `PUBLIC_URL`'s or one in `CORS_ORIGINS`; `Origin: null` always) " +
+            'is refused with `403 FORBIDDEN` before the body is read (login CSRF).',
           body: LoginBody,
           response: {
             200: TokenResponseRef,
             ...errorResponses(
               ...BODY_ERRORS,
               'INVALID_CREDENTIALS',
+              'FORBIDDEN',
               'ACCOUNT_DISABLED',
               'EMAIL_NOT_VERIFIED',
               'RATE_LIMITED',
@@ -77,19 +87,30 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/auth/refresh',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
+        config: { bodyOptional: true },
+        preHandler: refuseCrossSite(refreshesWithCookie),
         schema: {
           tags: ['auth'],
           summary: 'Exchange a refresh token for new tokens (rotation)',
           description:
-            'The refresh token comes from the body or, when the body has none, from the `gatehouse_refresh` cookie. ' +
-            'The body must be JSON (send `{}` with the cookie): a cross-site page cannot send JSON without a CORS ' +
-            'preflight, so the cookie cannot be used from another site. The presented token is retired; see the ' +
-            'README. Presented again within `REFRESH_REUSE_GRACE` of its rotation, it returns the same successor ' +
-            'refresh token (with a fresh access token); presented later, it ends the session (401).',
+            'The refresh token comes from the JSON body or, when the body has none, from the `gatehouse_refresh` ' +
+            'cookie: then the body may be `{}` or left out (no body, with no `Content-Type` or with ' +
+            '`application/json`). A cookie refresh sent by a browser from another site (`Sec-Fetch-Site: ' +
+            "cross-site`, or an `Origin` other than the service's own, `PUBLIC_URL`'s or one in `CORS_ORIGINS`; " +
+            '`Origin: null` always) is refused with `403 FORBIDDEN` (CSRF); a form or text body, even an empty ' +
+            'one, is a `415`. The presented token is retired; see the README. Presented again within ' +
+            '`REFRESH_REUSE_GRACE` of its rotation, it returns the same successor refresh token (with a fresh ' +
+            'access token); presented later, it ends the session (401).',
           body: RefreshBody,
           response: {
             200: TokenResponseRef,
-            ...errorResponses(...BODY_ERRORS, 'INVALID_REFRESH_TOKEN', 'ACCOUNT_DISABLED', 'RATE_LIMITED'),
+            ...errorResponses(
+              ...BODY_ERRORS,
+              'INVALID_REFRESH_TOKEN',
+              'FORBIDDEN',
+              'ACCOUNT_DISABLED',
+              'RATE_LIMITED',
+            ),
           },
         },
       },

@@ -33,6 +33,8 @@ export async function registerOpenApi(
       SCOPE_DESCRIPTIONS.get(scope) ?? scope,
     ]),
   )
+  // @fastify/swagger marks every request body required; a `bodyOptional` route's is not.
+  const optionalBodies = new Set<string>()
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -66,6 +68,9 @@ export async function registerOpenApi(
     // own body limit is named in its description.
     transform: ({ schema, url, route }) => {
       if (schema.body === undefined) return { schema, url }
+      if (route.config?.bodyOptional === true) {
+        for (const method of [route.method].flat()) optionalBodies.add(operationKey(method, url))
+      }
       const bodyTypes = route.config?.bodyTypes
       const limit = route.bodyLimit && `A body over ${route.bodyLimit / 1024} KiB is a \`413\`.`
       const description = [schema.description, limit].filter((text) => text !== undefined).join(' ')
@@ -78,6 +83,17 @@ export async function registerOpenApi(
         url,
       }
     },
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject
+      const document = documentObject.openapiObject
+      for (const [url, item] of Object.entries(document.paths ?? {})) {
+        for (const [method, operation] of Object.entries(item ?? {})) {
+          const body = (operation as { requestBody?: { required?: boolean } } | undefined)?.requestBody
+          if (body !== undefined && optionalBodies.has(operationKey(method, url))) body.required = false
+        }
+      }
+      return document
+    },
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) =>
         typeof json.$id === 'string' ? json.$id : `def-${index}`,
@@ -89,4 +105,9 @@ export async function registerOpenApi(
     routePrefix: '/docs',
     uiConfig: { deepLinking: false, tryItOutEnabled: true, persistAuthorization: false },
   })
+}
+
+/** `post /todos/{id}` for Fastify's `POST /todos/:id` and OpenAPI's path alike. */
+function operationKey(method: string, url: string): string {
+  return `${method.toLowerCase()} ${url.replace(/:(\w+)/g, '{$1}')}`
 }

@@ -8,7 +8,13 @@ import {
 } from 'ajv'
 import addFormats from 'ajv-formats'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
-import type { FastifyInstance, FastifySchema, FastifySchemaCompiler, FastifyRequest } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  FastifySchema,
+  FastifySchemaCompiler,
+  preValidationHookHandler,
+} from 'fastify'
 import { AppError, ValidationError, type FieldProblem } from './errors.ts'
 
 /** Fastify's own serializer compiler (fast-json-stringify), which `registerValidation` defers. */
@@ -178,21 +184,43 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Body media types the route accepts; JSON only when not set. */
     bodyTypes?: BodyType[]
+    /**
+     * The body may be left out: no body at all, or an empty one labelled `application/json`, is
+     * taken as `{}` (e.g. `fetch(url, {method: 'POST', credentials: 'include'})` to `/auth/refresh`).
+     */
+    bodyOptional?: boolean
   }
+}
+
+/** The media type of the request's `Content-Type`, lower case and without parameters; '' for none. */
+export function mediaTypeOf(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
+}
+
+/** The request's body is labelled a form (empty or not): what a cross-site HTML `<form>` sends. */
+export function sendsForm(request: FastifyRequest): boolean {
+  return mediaTypeOf(request) === MEDIA_TYPES.form
 }
 
 /**
  * 415 for a body whose media type the route does not take, before anything parses it. The form
  * parser is registered for the whole app, so without this every JSON route would also take forms.
+ * An empty body is judged by its `Content-Type` too: an empty form is still a form, and on a JSON
+ * route it must not pass as "no body" (a cross-site `<form>` with no fields sends exactly that).
  */
 export function registerBodyTypeGuard(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain')
+  registerOptionalBodies(app)
   app.addHook('preParsing', (request, _reply, payload, done) => {
-    if (!hasBody(request) || !routeTakesBody(request.routeOptions.schema)) {
+    if (!routeTakesBody(request.routeOptions.schema)) {
       done(null, payload)
       return
     }
-    const mediaType = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
+    const mediaType = mediaTypeOf(request)
+    if (!hasBody(request) && mediaType === '') {
+      done(null, payload)
+      return
+    }
     const accepted = (request.routeOptions.config.bodyTypes ?? ['json']).map((type) => MEDIA_TYPES[type])
     if (accepted.includes(mediaType)) {
       done(null, payload)
@@ -204,6 +232,29 @@ export function registerBodyTypeGuard(app: FastifyInstance): void {
         `This route accepts ${accepted.join(' or ')}${mediaType === '' ? '; no Content-Type was sent' : `, not ${mediaType}`}.`,
       ),
     )
+  })
+}
+
+/**
+ * `bodyOptional` routes: Fastify's JSON parser refuses an empty body (FST_ERR_CTP_EMPTY_JSON_BODY)
+ * and a request without one reaches validation as `undefined`; both become `{}` there. Every other
+ * route keeps Fastify's parser as it is (prototype poisoning refused) and its 400 for an empty body.
+ */
+function registerOptionalBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body: string, done) => {
+    if (body.length === 0 && request.routeOptions.config.bodyOptional === true) done(null, undefined)
+    else void parseJson(request, body, done)
+  })
+  // On those routes only, so that no other request pays for the hook.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.bodyOptional !== true) return
+    const noBodyAsEmpty: preValidationHookHandler = (request, _reply, done) => {
+      if (request.body === undefined) request.body = {}
+      done()
+    }
+    route.preValidation = [noBodyAsEmpty, ...[route.preValidation ?? []].flat()]
   })
 }
 

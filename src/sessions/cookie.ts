@@ -20,3 +20,12 @@ export function refreshCookieOf(request: FastifyRequest): string | undefined {
   const value = request.cookies[REFRESH_COOKIE]
   return value === undefined || value === '' ? undefined : value
 }
+
+/**
+ * `/auth/refresh` authenticates with the cookie: the contract's "without a body token". A hook's
+ * predicate, so it runs once the body is parsed (a `preHandler`).
+ */
+export function refreshesWithCookie(request: FastifyRequest): boolean {
+  const body = request.body as { refresh_token?: unknown } | undefined
+  return body?.refresh_token === undefined
+}

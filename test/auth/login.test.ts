@@ -5,6 +5,22 @@ import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { hashRefreshToken } from '../../src/sessions/refresh-tokens.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail, type TestApp } from '../support/harness.ts'
 
+/** Browser headers a test sends; a member left undefined is not sent. */
+type Headers = Record<string, string | undefined>
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+const formLogin = (t: TestApp, fields: Record<string, string>, headers: Headers = {}) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    headers: { ...FORM, ...headers },
+    payload: new URLSearchParams(fields).toString(),
+  })
+
+async function sessionCount(t: TestApp, userId: string): Promise<number> {
+  const rows = await t.services.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()
+  return rows.length
+}
+
 async function signup(t: TestApp, body: Record<string, string>) {
   const response = await t.app.inject({ method: 'POST', url: '/auth/signup', payload: body })
   assert.equal(response.statusCode, 201, response.body)
@@ -207,6 +223,81 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     assert.equal(response.json().error.code, 'UNSUPPORTED_MEDIA_TYPE')
   })
 
+  it('refuses a form login the browser marks cross-site (login CSRF) with 403 FORBIDDEN, before any password check', async () => {
+    const email = uniqueEmail()
+    const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'null' },
+      { origin: 'https://evil.example' },
+      { origin: 'https://evil.example', 'sec-fetch-site': 'same-site' },
+      { origin: 'http://127.0.0.1:8000', 'sec-fetch-site': 'cross-site' },
+    ]) {
+      for (const password of [STRONG_PASSWORD, 'not the password']) {
+        const response = await formLogin(ctx(), { username: email, password }, headers)
+        assert.equal(response.statusCode, 403, `${JSON.stringify(headers)}: ${response.body}`)
+        assert.equal(response.json().error.code, 'FORBIDDEN')
+        assert.equal(response.headers['set-cookie'], undefined)
+      }
+    }
+    assert.equal(await sessionCount(ctx(), user.id), 0, 'no session was opened')
+    const cased = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=UTF-8', origin: 'null' },
+      payload: new URLSearchParams({ username: email, password: STRONG_PASSWORD }).toString(),
+    })
+    assert.equal(cased.statusCode, 403, 'a form however its Content-Type is spelled')
+  })
+
+  it('takes a form login from its own origin (http://HOST:PORT), marked same-origin, same-site or none, or unmarked, and a JSON login from anywhere', async () => {
+    const email = uniqueEmail()
+    await signup(ctx(), { email, password: STRONG_PASSWORD })
+    for (const headers of [
+      { origin: 'http://127.0.0.1:8000', 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'same-site' },
+      { 'sec-fetch-site': 'none' },
+      {},
+    ]) {
+      const response = await formLogin(ctx(), { username: email, password: STRONG_PASSWORD }, headers)
+      assert.equal(response.statusCode, 200, `${JSON.stringify(headers)}: ${response.body}`)
+    }
+    // JSON cannot be sent cross-site without a CORS preflight, which Gatehouse refuses to such origins.
+    const json = await ctx().app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      payload: { username: email, password: STRONG_PASSWORD },
+    })
+    assert.equal(json.statusCode, 200)
+    const otherPort = await formLogin(
+      ctx(),
+      { username: email, password: STRONG_PASSWORD },
+      { origin: 'http://127.0.0.1:8001' },
+    )
+    assert.equal(otherPort.statusCode, 403, 'another port is another origin')
+  })
+
+  it('answers an empty form body with 422 VALIDATION_ERROR naming both fields, and refuses it cross-site with 403', async () => {
+    const empty = (headers: Headers) =>
+      ctx().app.inject({ method: 'POST', url: '/auth/login', headers: { ...FORM, ...headers }, payload: '' })
+    const plain = await empty({})
+    assert.equal(plain.statusCode, 422, plain.body)
+    assert.equal(plain.json().error.code, 'VALIDATION_ERROR')
+    assert.deepEqual(
+      plain
+        .json()
+        .error.details.map((detail: { field: string }) => detail.field)
+        .sort(),
+      ['password', 'username'],
+    )
+    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
+      const refused = await empty(headers)
+      assert.equal(refused.statusCode, 403, JSON.stringify(headers))
+      assert.equal(refused.json().error.code, 'FORBIDDEN')
+    }
+  })
+
   it('counts successes and failures in /metrics', async () => {
     const email = uniqueEmail()
     await signup(ctx(), { email, password: STRONG_PASSWORD })
@@ -220,3 +311,40 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     assert.equal(count(metrics, 'failure'), count(before, 'failure') + 1)
   })
 })
+
+await describeOnDatabases(
+  'POST /auth/login with a form from a browser (CSRF, JWT_ISSUER, PUBLIC_URL and CORS_ORIGINS set)',
+  (ctx) => {
+    it('takes a form login from JWT_ISSUER’s, PUBLIC_URL’s and the CORS_ORIGINS origins, and refuses look-alikes and the default http://HOST:PORT with 403', async () => {
+      const email = uniqueEmail()
+      await signup(ctx(), { email, password: STRONG_PASSWORD })
+      const credentials = { username: email, password: STRONG_PASSWORD }
+      for (const origin of [
+        'https://auth.example.com',
+        'https://app.example.com',
+        'https://spa.example.com',
+      ]) {
+        const response = await formLogin(ctx(), credentials, { origin, 'sec-fetch-site': 'same-site' })
+        assert.equal(response.statusCode, 200, `${origin}: ${response.body}`)
+      }
+      for (const origin of [
+        'https://auth.example.com.evil.example',
+        'http://auth.example.com',
+        'https://other.example.com',
+        'http://127.0.0.1:8000',
+        'null',
+      ]) {
+        const response = await formLogin(ctx(), credentials, { origin })
+        assert.equal(response.statusCode, 403, origin)
+        assert.equal(response.json().error.code, 'FORBIDDEN')
+      }
+    })
+  },
+  {
+    env: {
+      JWT_ISSUER: 'https://auth.example.com',
+      PUBLIC_URL: 'https://app.example.com/start',
+      CORS_ORIGINS: 'https://spa.example.com',
+    },
+  },
+)

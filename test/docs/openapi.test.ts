@@ -26,6 +26,7 @@ interface Schema {
 }
 interface Content {
   content?: Record<string, { schema?: Schema }>
+  required?: boolean
 }
 interface Operation {
   requestBody?: Content
@@ -205,6 +206,17 @@ describe('GET /openapi.json', () => {
       FORM_TYPE,
     ])
     assert.deepEqual(Object.keys(operation('patch', '/me').requestBody!.content!), [JSON_TYPE])
+  })
+
+  it('documents the cross-site 403 FORBIDDEN of the cookie refresh and form login, and that the refresh body may be left out', () => {
+    for (const url of ['/auth/refresh', '/auth/login']) {
+      const { responses, description } = operation('post', url) as Operation & { description?: string }
+      assert.ok(responses['403']?.description.split(', ').includes('FORBIDDEN'), `${url} 403`)
+      assert.match(description ?? '', /Sec-Fetch-Site: cross-site/, `${url} description`)
+      assert.match(description ?? '', /Origin: null/, `${url} description`)
+    }
+    assert.equal(operation('post', '/auth/refresh').requestBody?.required, false)
+    assert.equal(operation('post', '/auth/login').requestBody?.required, true)
   })
 
   it('defines ErrorEnvelope with every error code, User and TokenResponse as components', () => {

@@ -99,3 +99,106 @@ await describeOnDatabases('Hostile input', (ctx) => {
     }
   })
 })
+
+const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
+const FORM_TYPE = 'application/x-www-form-urlencoded'
+const JSON_TYPE = 'application/json'
+
+interface DocumentedOperation {
+  method: string
+  url: string
+  /** The body's media types; undefined for a route without a body. */
+  consumes: string[] | undefined
+  bodyRequired: boolean
+}
+
+await describeOnDatabases(
+  'Empty bodies',
+  (ctx) => {
+    /** Every POST, PUT and PATCH operation the OpenAPI document lists, path parameters filled in. */
+    async function bodyOperations(): Promise<DocumentedOperation[]> {
+      const document = (await ctx().app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+        paths: Record<string, Record<string, { requestBody?: { required?: boolean; content: object } }>>
+      }>()
+      return Object.entries(document.paths).flatMap(([url, item]) =>
+        Object.entries(item)
+          .filter(([method]) => ['post', 'put', 'patch'].includes(method))
+          .map(([method, { requestBody }]) => ({
+            method: method.toUpperCase(),
+            url: url.replace(/\{\w+\}/g, '00000000-0000-4000-8000-000000000000'),
+            consumes: requestBody && Object.keys(requestBody.content),
+            bodyRequired: requestBody?.required !== false,
+          })),
+      )
+    }
+
+    async function adminAuthorization(): Promise<string> {
+      const login = await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: {
+          username: ADMIN.ADMIN_EMAIL,
+          password: ADMIN.ADMIN_PASSWORD,
+          scope: 'profile todos:read todos:write admin',
+        },
+      })
+      assert.equal(login.statusCode, 200, login.body)
+      return `Bearer ${login.json<{ access_token: string }>().access_token}`
+    }
+
+    const emptyPost = (operation: DocumentedOperation, authorization: string, contentType?: string) =>
+      ctx().app.inject({
+        method: operation.method as 'POST',
+        url: operation.url,
+        headers: { authorization, ...(contentType !== undefined && { 'content-type': contentType }) },
+        payload: '',
+      })
+
+    it('answers an empty form POST with 415 on every route that does not take forms, and with a 4xx from the route’s own checks where forms are taken, never a 2xx or 5xx', async () => {
+      const authorization = await adminAuthorization()
+      const operations = (await bodyOperations()).filter((operation) => operation.consumes !== undefined)
+      assert.ok(operations.some((operation) => operation.url === '/auth/refresh'))
+      assert.ok(operations.some((operation) => operation.consumes!.includes(FORM_TYPE)))
+      for (const operation of operations) {
+        const where = `${operation.method} ${operation.url}`
+        const response = await emptyPost(operation, authorization, FORM_TYPE)
+        if (operation.consumes!.includes(FORM_TYPE)) {
+          // 422 VALIDATION_ERROR, or RFC 6749's 400 invalid_request on /auth/token.
+          assert.ok(
+            [400, 422].includes(response.statusCode),
+            `${where}: ${response.statusCode} ${response.body}`,
+          )
+        } else {
+          assert.equal(response.statusCode, 415, `${where}: ${response.body}`)
+          assert.equal(response.json().error.code, 'UNSUPPORTED_MEDIA_TYPE', where)
+        }
+      }
+    })
+
+    it('answers an empty POST with no Content-Type or labelled JSON with a 4xx on every route with a body, and any empty POST with no 5xx on routes without one', async () => {
+      const authorization = await adminAuthorization()
+      const operations = await bodyOperations()
+      for (const operation of operations.filter((operation) => operation.consumes !== undefined)) {
+        const where = `${operation.method} ${operation.url}`
+        const none = await emptyPost(operation, authorization)
+        // 422: the body is required; 401 on /auth/refresh, whose body is optional, without a cookie.
+        assert.ok([400, 401, 422].includes(none.statusCode), `${where}, no Content-Type: ${none.body}`)
+        const json = await emptyPost(operation, authorization, JSON_TYPE)
+        const expected = !operation.consumes!.includes(JSON_TYPE) ? 415 : operation.bodyRequired ? 400 : 401
+        assert.equal(json.statusCode, expected, `${where}, empty JSON: ${json.body}`)
+      }
+      for (const operation of operations.filter((operation) => operation.consumes === undefined)) {
+        for (const contentType of [undefined, JSON_TYPE, FORM_TYPE, 'text/plain']) {
+          // A fresh session each time: /auth/logout and /auth/logout-all end theirs.
+          const fresh = await signupAndLogin(ctx().app)
+          const response = await emptyPost(operation, fresh.authorization, contentType)
+          assert.ok(
+            response.statusCode < 500,
+            `${operation.method} ${operation.url} ${contentType}: ${response.body}`,
+          )
+        }
+      }
+    })
+  },
+  { env: ADMIN },
+)

@@ -116,6 +116,26 @@ await describeOnDatabases(
       assert.equal(limited.json().error, 'temporarily_unavailable')
     })
 
+    it('counts empty form bodies, and cross-site forms refused with 403, against the address on /auth/login and /auth/token alike, up to 429', async () => {
+      const emptyForm = (url: string, headers: Record<string, string> = {}) =>
+        ctx().app.inject({
+          method: 'POST',
+          url,
+          remoteAddress: '198.51.100.93',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          payload: '',
+        })
+      assert.equal((await emptyForm('/auth/login')).statusCode, 422)
+      const crossSite = await emptyForm('/auth/login', { 'sec-fetch-site': 'cross-site' })
+      assert.equal(crossSite.statusCode, 403)
+      assert.equal(crossSite.json().error.code, 'FORBIDDEN')
+      const token = await emptyForm('/auth/token')
+      assert.equal(token.statusCode, 400)
+      assert.equal(token.json().error, 'invalid_request')
+      assertLimited(await emptyForm('/auth/login', { origin: 'null' }))
+      assert.equal((await emptyForm('/auth/token')).statusCode, 429)
+    })
+
     it('counts every address of one IPv6 /64 as one client, and another /64 apart', async () => {
       for (let i = 1; i <= 3; i++) {
         const response = await login(

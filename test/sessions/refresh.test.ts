@@ -14,8 +14,26 @@ interface Tokens {
 
 const refresh = (t: TestApp, refreshToken: string) =>
   t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
+/** A refresh that authenticates with the cookie alone (no body), with the browser headers given. */
+const cookieRefresh = (t: TestApp, refreshToken: string, headers: Record<string, string | undefined>) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    cookies: { gatehouse_refresh: refreshToken },
+    headers,
+  })
 const me = (t: TestApp, accessToken: string) =>
   t.app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${accessToken}` } })
+
+/** When the refresh token was rotated (used); null while it is unused. */
+async function rotatedAt(t: TestApp, refreshToken: string): Promise<unknown> {
+  const row = await t.services.db
+    .selectFrom('refresh_tokens')
+    .select('rotated_at')
+    .where('token_hash', '=', hashRefreshToken(refreshToken))
+    .executeTakeFirstOrThrow()
+  return row.rotated_at
+}
 
 async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
   const rows = await t.services.db
@@ -58,31 +76,92 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.ok(response.json<Tokens>().access_token)
   })
 
-  it('refuses a cookie-only refresh without a JSON body, which a cross-site form or simple request could send', async () => {
+  it('refreshes with the cookie and no body at all, as fetch(url, {method: "POST", credentials: "include"}) and curl -X POST send it', async () => {
     const { tokens } = await signupAndLogin(ctx().app)
-    const noBody = await ctx().app.inject({
+    const fetchLike = await ctx().app.inject({
       method: 'POST',
       url: '/auth/refresh',
       cookies: { gatehouse_refresh: tokens.refresh_token },
     })
-    assert.equal(noBody.statusCode, 422)
-    const form = await ctx().app.inject({
+    assert.equal(fetchLike.statusCode, 200, fetchLike.body)
+    const next = fetchLike.json<Tokens>()
+    assert.notEqual(next.refresh_token, tokens.refresh_token)
+    assert.match(
+      String(fetchLike.headers['set-cookie']),
+      new RegExp(`^gatehouse_refresh=${next.refresh_token};`),
+    )
+    const curlLike = await ctx().app.inject({
       method: 'POST',
       url: '/auth/refresh',
-      cookies: { gatehouse_refresh: tokens.refresh_token },
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'a=b',
+      cookies: { gatehouse_refresh: next.refresh_token },
+      headers: { 'content-length': '0', 'user-agent': 'curl/8.5.0', accept: '*/*' },
     })
-    assert.equal(form.statusCode, 415)
-    const plain = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/refresh',
-      cookies: { gatehouse_refresh: tokens.refresh_token },
-      headers: { 'content-type': 'text/plain' },
-      payload: '{}',
+    assert.equal(curlLike.statusCode, 200, curlLike.body)
+    assert.ok(curlLike.json<Tokens>().access_token)
+  })
+
+  it('refreshes with the cookie when the body is empty but labelled application/json (no 400 FST_ERR_CTP_EMPTY_JSON_BODY)', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    let current = tokens.refresh_token
+    for (const headers of [
+      { 'content-type': 'application/json' },
+      { 'content-type': 'application/json; charset=utf-8', 'content-length': '0' },
+      { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    ]) {
+      const response = await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        cookies: { gatehouse_refresh: current },
+        headers,
+        payload: '',
+      })
+      assert.equal(response.statusCode, 200, `${JSON.stringify(headers)}: ${response.body}`)
+      current = response.json<Tokens>().refresh_token
+    }
+  })
+
+  it('answers no body and no cookie with 401 INVALID_REFRESH_TOKEN, never a 422 or 500', async () => {
+    for (const headers of [{}, { 'content-type': 'application/json' }]) {
+      const response = await ctx().app.inject({ method: 'POST', url: '/auth/refresh', headers })
+      assert.equal(response.statusCode, 401, JSON.stringify(headers))
+      assert.equal(response.json().error.code, 'INVALID_REFRESH_TOKEN')
+    }
+  })
+
+  it('refuses a cookie-only refresh with a form or text body, even an empty one, which a cross-site form or simple request could send', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    for (const [contentType, payload] of [
+      ['application/x-www-form-urlencoded', 'a=b'],
+      ['application/x-www-form-urlencoded', ''],
+      ['text/plain', '{}'],
+      ['text/plain', ''],
+      ['multipart/form-data; boundary=x', ''],
+    ] as const) {
+      const response = await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        cookies: { gatehouse_refresh: tokens.refresh_token },
+        headers: { 'content-type': contentType },
+        payload,
+      })
+      assert.equal(response.statusCode, 415, `${contentType} ${JSON.stringify(payload)}: ${response.body}`)
+      assert.equal(response.json().error.code, 'UNSUPPORTED_MEDIA_TYPE')
+    }
+    assert.equal(await rotatedAt(ctx(), tokens.refresh_token), null, 'the token was not consumed')
+  })
+
+  it('trusts http://HOST:PORT as its own origin when JWT_ISSUER is not a URL, and refuses another port of the same host', async () => {
+    const { tokens } = await signupAndLogin(ctx().app)
+    const own = await cookieRefresh(ctx(), tokens.refresh_token, {
+      origin: 'http://127.0.0.1:8000',
+      'sec-fetch-site': 'same-origin',
     })
-    assert.equal(plain.statusCode, 415)
-    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 200, 'the token was not consumed')
+    assert.equal(own.statusCode, 200, own.body)
+    const next = own.json<Tokens>().refresh_token
+    const otherPort = await cookieRefresh(ctx(), next, { origin: 'http://127.0.0.1:8001' })
+    assert.equal(otherPort.statusCode, 403)
+    assert.equal(otherPort.json().error.code, 'FORBIDDEN')
+    assert.equal(await rotatedAt(ctx(), next), null)
   })
 
   it('answers an unknown, missing or malformed refresh token with 401 INVALID_REFRESH_TOKEN', async () => {
@@ -295,6 +374,90 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     )
   })
 })
+
+const BROWSER_ORIGINS = {
+  JWT_ISSUER: 'https://auth.example.com',
+  PUBLIC_URL: 'https://app.example.com/welcome',
+  CORS_ORIGINS: 'https://spa.example.com,http://localhost:5173',
+}
+
+await describeOnDatabases(
+  'POST /auth/refresh from a browser (CSRF)',
+  (ctx) => {
+    it('refuses a cookie refresh the browser marks Sec-Fetch-Site: cross-site with 403 FORBIDDEN, whatever the body, and leaves the token unused; a body token is not refused', async () => {
+      const { tokens } = await signupAndLogin(ctx().app)
+      for (const request of [
+        { headers: { 'sec-fetch-site': 'cross-site' } },
+        { headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, payload: '' },
+        { headers: { 'sec-fetch-site': 'cross-site' }, payload: {} },
+        { headers: { 'sec-fetch-site': 'cross-site', origin: 'https://app.example.com' }, payload: {} },
+      ]) {
+        const response = await ctx().app.inject({
+          method: 'POST',
+          url: '/auth/refresh',
+          cookies: { gatehouse_refresh: tokens.refresh_token },
+          ...request,
+        })
+        assert.equal(response.statusCode, 403, `${JSON.stringify(request)}: ${response.body}`)
+        assert.equal(response.json().error.code, 'FORBIDDEN')
+        assert.equal(response.headers['set-cookie'], undefined)
+      }
+      assert.equal(await rotatedAt(ctx(), tokens.refresh_token), null, 'the token was not consumed')
+      // A token in the body is no CSRF: a page of another site cannot read one to send.
+      const bodyToken = await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+        payload: { refresh_token: tokens.refresh_token },
+      })
+      assert.equal(bodyToken.statusCode, 200, bodyToken.body)
+    })
+
+    it('refuses a cookie refresh from a foreign Origin, a look-alike of a trusted one, or Origin: null', async () => {
+      const { tokens } = await signupAndLogin(ctx().app)
+      for (const origin of [
+        'https://evil.example',
+        'null',
+        'https://app.example.com.evil.example',
+        'http://app.example.com',
+        'https://app.example.com:8443',
+        'https://APP.example.com',
+        'https://spa.example.com, https://evil.example',
+        '',
+      ]) {
+        // A sibling subdomain is same-site for the browser (and SameSite=Strict sends the cookie).
+        for (const site of [undefined, 'same-site']) {
+          const response = await cookieRefresh(ctx(), tokens.refresh_token, {
+            origin,
+            ...(site && { 'sec-fetch-site': site }),
+          })
+          assert.equal(response.statusCode, 403, `Origin: ${origin} (${site}): ${response.body}`)
+          assert.equal(response.json().error.code, 'FORBIDDEN')
+        }
+      }
+      assert.equal(await rotatedAt(ctx(), tokens.refresh_token), null, 'the token was not consumed')
+    })
+
+    it('takes a cookie refresh from its own origin (JWT_ISSUER), PUBLIC_URL and CORS_ORIGINS, marked same-origin, same-site or none, or unmarked', async () => {
+      const { tokens } = await signupAndLogin(ctx().app)
+      let current = tokens.refresh_token
+      for (const headers of [
+        { origin: 'https://auth.example.com', 'sec-fetch-site': 'same-origin' },
+        { origin: 'https://app.example.com', 'sec-fetch-site': 'same-site' },
+        { origin: 'https://spa.example.com', 'sec-fetch-site': 'same-site' },
+        { origin: 'http://localhost:5173' },
+        { 'sec-fetch-site': 'none' },
+        { 'sec-fetch-site': 'same-origin' },
+        {},
+      ]) {
+        const response = await cookieRefresh(ctx(), current, headers)
+        assert.equal(response.statusCode, 200, `${JSON.stringify(headers)}: ${response.body}`)
+        current = response.json<Tokens>().refresh_token
+      }
+    })
+  },
+  { env: BROWSER_ORIGINS },
+)
 
 await describeOnDatabases(
   'POST /auth/refresh with REFRESH_REUSE_GRACE=0',
