@@ -6,7 +6,7 @@ import { revokeSigningKey } from '../../src/keys/revocation.ts'
 import {
   describeOnDatabases,
   signupAndLogin,
-  startTestApp,
+  startAnotherInstance,
   stopTestApp,
   type TestApp,
 } from '../support/harness.ts'
@@ -37,13 +37,8 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
   })
 
   it('reaches another instance on the same database at its next reload', async () => {
-    const other = await startTestApp({
-      kind: ctx().kind,
-      url: ctx().databaseUrl,
-      drop: () => Promise.resolve(),
-    })
+    const other = await startAnotherInstance(ctx())
     try {
-      other.clock.advance((ctx().clock.now() - other.clock.now()) / 1000)
       const newKid = await ctx().services.keys.rotate()
       const stale = await signupAndLogin(other.app)
       assert.notEqual(decodeProtectedHeader(stale.tokens.access_token).kid, newKid, 'not reloaded yet')
@@ -67,7 +62,6 @@ const CLI_ORIGIN = { ip: null, userAgent: undefined, requestId: undefined }
 await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx) => {
   const me = (t: TestApp, authorization: string) =>
     t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
-  const sameClock = (other: TestApp) => other.clock.advance((ctx().clock.now() - other.clock.now()) / 1000)
 
   it('a stolen signing key stops verifying at once, leaves the JWKS, and signing moves to a new key', async () => {
     const stolen = await signupAndLogin(ctx().app)
@@ -104,13 +98,8 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
   })
 
   it('reaches another instance without waiting for its key reload, and stays revoked after a restart', async () => {
-    const other = await startTestApp({
-      kind: ctx().kind,
-      url: ctx().databaseUrl,
-      drop: () => Promise.resolve(),
-    })
+    const other = await startAnotherInstance(ctx())
     try {
-      sameClock(other)
       const onOther = await signupAndLogin(other.app)
       const kid = decodeProtectedHeader(onOther.tokens.access_token).kid!
       assert.equal((await me(other, onOther.authorization)).statusCode, 200)
@@ -128,11 +117,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
     } finally {
       await stopTestApp(other)
     }
-    const restarted = await startTestApp({
-      kind: ctx().kind,
-      url: ctx().databaseUrl,
-      drop: () => Promise.resolve(),
-    })
+    const restarted = await startAnotherInstance(ctx())
     try {
       const published = await kids(restarted)
       const revoked = (await restarted.services.keys.list()).filter((key) => key.status === 'revoked')

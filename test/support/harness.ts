@@ -105,6 +105,16 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
   return { kind: database.kind, app, services, clock, logs, databaseUrl: database.url }
 }
 
+/** Another instance (or the CLI) on `t`'s database, its clock set to `t`'s. Stop it with `stopTestApp`. */
+export async function startAnotherInstance(t: TestApp, options: TestAppOptions = {}): Promise<TestApp> {
+  const other = await startTestApp(
+    { kind: t.kind, url: t.databaseUrl, drop: () => Promise.resolve() },
+    options,
+  )
+  other.clock.advance((t.clock.now() - other.clock.now()) / 1000)
+  return other
+}
+
 export async function stopTestApp(testApp: TestApp): Promise<void> {
   await testApp.app.close()
   await closeServices(testApp.services)
