@@ -6,7 +6,7 @@
  * Prints one JSON array of `{ how, opsPerSecond }`.
  */
 import { hash, verify, verifySync } from '@node-rs/argon2'
-import { ARGON2ID, PRODUCTION_ARGON2 } from '../src/auth/passwords.ts'
+import { ARGON2ID, PRODUCTION_ARGON2 } from '../src/platform/crypto/passwords.ts'
 
 const seconds = Number(process.argv[2] ?? '6')
 const password = 'correct horse battery staple'

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
-import { startMaintenance } from './ops/maintenance.ts'
-import { startMailWorker } from './mail/worker.ts'
-import type { Config } from './config/config.ts'
-import { ensureAdmin } from './users/service.ts'
-import { closeServices, openServices, type ServiceOverrides, type Services } from './services.ts'
+import { startMaintenance } from './features/ops/maintenance.ts'
+import { startMailWorker } from './platform/mail/worker.ts'
+import type { Config } from './platform/config/config.ts'
+import { ensureAdmin } from './identity/users/accounts.ts'
+import { closeServices, openServices, type ServiceOverrides, type Services } from './compose.ts'
 
 export interface RunningServer {
   app: FastifyInstance

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { ConfigError, loadConfig, readEnvironment } from '../config/config.ts'
+import { ConfigError, loadConfig, readEnvironment } from '../platform/config/config.ts'
 import {
   CommandError,
   keysList,

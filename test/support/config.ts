@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { ConfigError, loadConfig } from '../../src/config/config.ts'
+import { ConfigError, loadConfig } from '../../src/platform/config/config.ts'
 
 /** The problems `loadConfig` names for `env`; fails the test when it accepts it. */
 export function problemsOf(env: Record<string, string>): string[] {

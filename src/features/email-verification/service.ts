@@ -1,0 +1,127 @@
+import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { AppError, AuthenticationError } from '../../platform/http/errors.ts'
+import { enqueueMail } from '../../platform/mail/outbox.ts'
+import type { Services } from '../../compose.ts'
+import { identityKey } from '../../identity/users/login-names.ts'
+import { findUserById, type UserRow } from '../../identity/users/store.ts'
+import { verificationMail } from '../password-reset/mails.ts'
+import {
+  consumeToken,
+  hashOneTimeToken,
+  invalidLinkToken,
+  issueToken,
+  lastIssuedAt,
+  LINK_MAILS_PER_ACCOUNT,
+  newOneTimeToken,
+  voidTokens,
+} from '../../identity/one-time-tokens.ts'
+
+/** A login refused for an unverified address mails a new link at most this often. */
+export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000
+
+/**
+ * Issues a verification token for the user's current address and queues the mail with its link —
+ * within the account's budget of link mails (`LINK_MAILS_PER_ACCOUNT`): beyond it no token is
+ * minted and no mail queued (the mail goes to the holder of the token just inserted, so both or
+ * neither). Returns whether a mail was queued.
+ */
+async function sendVerificationMail(services: Services, userId: string): Promise<boolean> {
+  const { db, clock, config, mailer } = services
+  const token = newOneTimeToken()
+  const expiresAt = clock.now() + config.emailVerificationTtlSeconds * 1000
+  const mail = verificationMail(mailer, token, config.emailVerificationTtlSeconds)
+  const queued = await db.transaction().execute(async (trx) => {
+    await issueToken(trx, clock, 'email_verification', { userId }, token, expiresAt, LINK_MAILS_PER_ACCOUNT)
+    const to = { tokenHash: hashOneTimeToken(token) }
+    return enqueueMail(trx, clock, to, { purpose: 'email_verification', ...mail, expiresAt })
+  })
+  if (queued) mailer.notifyQueued()
+  return queued
+}
+
+/**
+ * `POST /auth/email/verify/request`: mails a link to the caller's address. An address that is
+ * already verified gets no mail (there is nothing to confirm), nor does an account whose budget of
+ * link mails is spent (someone may have signed up with another person's address to bomb it); both
+ * get the same `202`. The audit event says when no mail went out.
+ */
+export async function requestEmailVerification(
+  services: Services,
+  userId: string,
+  origin: RequestOrigin,
+): Promise<void> {
+  const user = await findUserById(services.db, userId)
+  if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  if (user.email_verified === 1) return
+  const mailed = await sendVerificationMail(services, user.id)
+  await recordAuditEvent(services.db, services.clock, {
+    type: 'email_verification_requested',
+    userId: user.id,
+    origin,
+    data: mailed ? {} : BUDGET_SPENT,
+  })
+}
+
+/** The audit data of a request for a link that was not mailed: the account's budget is spent. */
+const BUDGET_SPENT = { mailed: false, reason: 'budget_spent' }
+
+/**
+ * `POST /auth/email/verify`: consumes the token (exactly once) and marks the address verified —
+ * the address the link was mailed to: if the account's address has changed since, the link proves
+ * nothing about the new one and is refused. Other outstanding verification links are voided.
+ */
+export async function verifyEmail(services: Services, token: string, origin: RequestOrigin): Promise<void> {
+  const { db, clock } = services
+  const userId = await db.transaction().execute(async (trx) => {
+    const used = await consumeToken(trx, clock, 'email_verification', token)
+    if (!used) return undefined
+    const updated = await trx
+      .updateTable('users')
+      .set({ email_verified: 1, updated_at: isoAt(clock.now()) })
+      .where('id', '=', used.userId)
+      .where('email_key', '=', identityKey(used.email))
+      .executeTakeFirst()
+    // Throwing rolls the consumption back with the rest.
+    if (updated.numUpdatedRows !== 1n) throw invalidLinkToken()
+    await voidTokens(trx, clock, used.userId, 'email_verification')
+    return used.userId
+  })
+  if (userId === undefined) throw invalidLinkToken()
+  await recordAuditEvent(db, clock, { type: 'email_verified', userId, origin })
+}
+
+/**
+ * With `REQUIRE_VERIFIED_EMAIL`, the login of an account whose address is not verified fails —
+ * after the right password only, like a disabled account, so a guesser learns nothing. Since the
+ * user cannot log in to ask for a link, the refusal mails one (at most every 5 minutes).
+ */
+export async function refuseUnverifiedLogin(
+  services: Services,
+  user: UserRow,
+  attemptedUsername: string,
+  origin: RequestOrigin,
+): Promise<never> {
+  const { db, clock, metrics } = services
+  metrics.loginFailed()
+  await recordAuditEvent(db, clock, {
+    type: 'login_failed',
+    userId: user.id,
+    origin,
+    data: { username: attemptedUsername.slice(0, 254), reason: 'email_not_verified' },
+  })
+  const last = await lastIssuedAt(db, user.id, 'email_verification')
+  if (last === undefined || clock.now() - last >= LOGIN_RESEND_INTERVAL_MS) {
+    const mailed = await sendVerificationMail(services, user.id)
+    await recordAuditEvent(db, clock, {
+      type: 'email_verification_requested',
+      userId: user.id,
+      origin,
+      data: { trigger: 'login', ...(mailed ? {} : BUDGET_SPENT) },
+    })
+  }
+  throw new AppError(
+    'EMAIL_NOT_VERIFIED',
+    "This account's email address is not verified yet: follow the link we mailed to it.",
+  )
+}

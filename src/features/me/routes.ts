@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf, type Guards } from '../../identity/guard/guard.ts'
+import {
+  BEARER_ERRORS,
+  BEARER_SECURITY,
+  BODY_ERRORS,
+  SMALL_BODY_LIMIT_BYTES,
+  errorResponses,
+} from '../../platform/http/schemas.ts'
+import { originOf } from '../../platform/http/request-context.ts'
+import type { Services } from '../../compose.ts'
+import { UpdateMeBody, UserRef } from '../../identity/users/schemas.ts'
+import { getUser, updateProfile } from '../../identity/users/accounts.ts'
+
+export function userRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/me',
+      {
+        onRequest: guards.requireAuth,
+        schema: {
+          tags: ['users'],
+          summary: 'The authenticated user',
+          security: BEARER_SECURITY,
+          response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS) },
+        },
+      },
+      async (request) => getUser(services, principalOf(request).userId),
+    )
+
+    app.patch(
+      '/me',
+      {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
+        onRequest: guards.requireAuth,
+        schema: {
+          tags: ['users'],
+          summary: 'Change your name or username',
+          security: BEARER_SECURITY,
+          body: UpdateMeBody,
+          response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'ACCOUNT_EXISTS') },
+        },
+      },
+      async (request) =>
+        updateProfile(services, principalOf(request).userId, request.body, originOf(request)),
+    )
+  }
+}

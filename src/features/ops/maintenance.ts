@@ -1,0 +1,54 @@
+import { pruneOneTimeTokens } from '../../identity/one-time-tokens.ts'
+import { pruneAuditEvents } from '../../identity/audit/audit-log.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { pruneMailOutbox } from '../../platform/mail/outbox.ts'
+import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
+import type { Services } from '../../compose.ts'
+import { eraseReplayableSuccessors } from '../../identity/sessions/sessions.ts'
+
+export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
+
+/**
+ * Deletes what nothing can need any more: audit events past `AUDIT_RETENTION`, revocation records
+ * whose tokens have all expired, sessions past their absolute end (with their refresh tokens),
+ * expired reset and verification tokens (a day after they were issued: the daily budget of reset
+ * mails counts them), mails sent or given up more than a week ago, and the places accounts have
+ * not logged in from for 30 days. It also erases rotated refresh tokens' successors kept sealed
+ * for replays once the grace window is over.
+ */
+export async function runMaintenance(services: Services): Promise<Record<string, number>> {
+  const { db, clock, config, revocations } = services
+  const auditEvents = await pruneAuditEvents(db, clock, config.auditRetentionSeconds)
+  const revocationRecords = await revocations.pruneRecords()
+  const sessions = await db
+    .deleteFrom('sessions')
+    .where('expires_at', '<', isoAt(clock.now()))
+    .executeTakeFirst()
+  const oneTimeTokens = await pruneOneTimeTokens(db, clock)
+  const mails = await pruneMailOutbox(db, clock)
+  const loginPlaces = await pruneLoginPlaces(db, clock)
+  const replayableSuccessors = await eraseReplayableSuccessors(services)
+  return {
+    auditEvents,
+    revocationRecords,
+    sessions: Number(sessions.numDeletedRows),
+    oneTimeTokens,
+    mails,
+    loginPlaces,
+    replayableSuccessors,
+  }
+}
+
+/** Runs maintenance now and then hourly; every instance may run it, the deletes are idempotent. */
+export function startMaintenance(services: Services): () => void {
+  const run = () => {
+    runMaintenance(services).then(
+      (deleted) => services.logger.info({ deleted }, 'maintenance done'),
+      (error: unknown) => services.logger.warn({ err: error }, 'maintenance failed'),
+    )
+  }
+  run()
+  const timer = setInterval(run, MAINTENANCE_INTERVAL_MS)
+  timer.unref()
+  return () => clearInterval(timer)
+}

@@ -1,0 +1,176 @@
+import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
+import { passwordProblems } from '../../identity/users/password-policy.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { AuthenticationError, ValidationError, type FieldProblem } from '../../platform/http/errors.ts'
+import { enqueueMail } from '../../platform/mail/outbox.ts'
+import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../../identity/limits/limits.ts'
+import type { Services } from '../../compose.ts'
+import { endSessions } from '../../identity/sessions/sessions.ts'
+import { identityKey } from '../../identity/users/login-names.ts'
+import { findUserById } from '../../identity/users/store.ts'
+import { passwordResetMail } from './mails.ts'
+import type { ChangePasswordBody, ResetPasswordBody } from './schemas.ts'
+import {
+  consumeToken,
+  hashOneTimeToken,
+  invalidLinkToken,
+  issueToken,
+  LINK_MAILS_PER_ACCOUNT,
+  newOneTimeToken,
+  peekToken,
+  voidTokens,
+} from '../../identity/one-time-tokens.ts'
+
+/**
+ * `POST /me/password`. The current password proves it is the account's owner at the keyboard,
+ * not someone holding a stolen access token; a wrong one is a 422 naming `current_password` (the
+ * caller is authenticated, so 401 would wrongly say the token is bad). The check is limited like a
+ * login (a per-user budget and the failed-login throttle, see `RateLimits`), and five wrong ones in
+ * a row end the session that sent them. On success every other session ends; the one that made
+ * the change stays. Unused reset links die with the old password.
+ */
+export async function changePassword(
+  services: Services,
+  principal: { userId: string; sessionId: string },
+  body: ChangePasswordBody,
+  origin: RequestOrigin,
+): Promise<void> {
+  const { db, clock, hasher, limits } = services
+  const user = await findUserById(db, principal.userId)
+  if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  const attempt = await limits.beforePasswordChange(user.id, origin)
+  const check = await hasher.verify(user.password_hash, body.current_password)
+  if (check.ok) await limits.afterRightCurrentPassword(attempt, principal.sessionId)
+  else await refuseWrongCurrentPassword(services, attempt, principal.sessionId)
+  const problems: FieldProblem[] = [
+    ...(check.ok ? [] : [{ field: 'current_password', message: 'is not the current password' }]),
+    ...passwordProblems(body.new_password, user, 'new_password'),
+  ]
+  if (problems.length > 0) throw new ValidationError(problems)
+  const passwordHash = await hasher.hash(body.new_password)
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: isoAt(clock.now()) })
+      .where('id', '=', user.id)
+      .execute()
+    await voidTokens(trx, clock, user.id, 'password_reset')
+  })
+  const ended = await endSessions(
+    services,
+    user.id,
+    { except: principal.sessionId },
+    'password_changed',
+    origin,
+  )
+  await recordAuditEvent(db, clock, {
+    type: 'password_changed',
+    userId: user.id,
+    origin,
+    data: { session_id: principal.sessionId, sessions_ended: ended.length },
+  })
+}
+
+/**
+ * A wrong current password is a failed login (the throttle counts it against the account from
+ * this network). Whoever holds the token cannot guess on: the 5th wrong one in a row through one
+ * session ends that session, so the guesser needs the password to log in again.
+ */
+async function refuseWrongCurrentPassword(
+  services: Services,
+  attempt: PasswordAttempt,
+  sessionId: string,
+): Promise<void> {
+  const { db, clock, limits } = services
+  const wrong = await limits.afterWrongCurrentPassword(attempt, sessionId)
+  await recordAuditEvent(db, clock, {
+    type: 'password_change_failed',
+    userId: attempt.userId,
+    origin: attempt.origin,
+    data: { reason: 'wrong_current_password', wrong_in_a_row: wrong },
+  })
+  if (wrong >= END_SESSION_AFTER_WRONG_PASSWORDS && attempt.userId !== null) {
+    await endSessions(services, attempt.userId, { only: [sessionId] }, 'password_guessing', attempt.origin)
+  }
+}
+
+/**
+ * `POST /auth/password/forgot`. The caller learns nothing: the answer is the same `202` whether
+ * the address has an active account or not, or its budget of reset mails is spent, and so is the
+ * work done before it — the token is drawn and hashed, the mail rendered, and the same two
+ * `INSERT … SELECT` statements run, writing a token (within the account's budget) and a mail to its
+ * holder only for an account. Delivery happens in the background (`startMailWorker`), never in the
+ * request.
+ */
+export async function requestPasswordReset(
+  services: Services,
+  email: string,
+  origin: RequestOrigin,
+): Promise<void> {
+  const { db, clock, config, mailer } = services
+  const token = newOneTimeToken()
+  const expiresAt = clock.now() + config.passwordResetTtlSeconds * 1000
+  const mail = passwordResetMail(mailer, token, config.passwordResetTtlSeconds)
+  const userId = await db.transaction().execute(async (trx) => {
+    const holder = await issueToken(
+      trx,
+      clock,
+      'password_reset',
+      { email },
+      token,
+      expiresAt,
+      LINK_MAILS_PER_ACCOUNT,
+    )
+    const to = { tokenHash: hashOneTimeToken(token) }
+    await enqueueMail(trx, clock, to, { purpose: 'password_reset', ...mail, expiresAt })
+    return holder
+  })
+  await recordAuditEvent(db, clock, {
+    type: 'password_reset_requested',
+    userId: userId ?? null,
+    origin,
+    // Who was looked for, when no link went out (no such account, or its budget is spent):
+    // repeated probing and mail bombing show in the audit log.
+    data: userId === undefined ? { email: email.trim().slice(0, 254) } : {},
+  })
+  mailer.notifyQueued()
+}
+
+/**
+ * `POST /auth/password/reset`. The token is checked first (so a weak password can be corrected
+ * and retried with the same link), then consumed with a compare-and-swap in the transaction that
+ * sets the password: of two requests racing with one token, exactly one succeeds. Every session
+ * ends. Receiving the mail proves the address, so it counts as verified too.
+ */
+export async function resetPassword(
+  services: Services,
+  body: ResetPasswordBody,
+  origin: RequestOrigin,
+): Promise<void> {
+  const { db, clock, hasher } = services
+  const holder = await peekToken(db, clock, 'password_reset', body.token)
+  const user = holder && (await findUserById(db, holder.userId))
+  if (!holder || !user || user.disabled === 1) throw invalidLinkToken()
+  const problems = passwordProblems(body.new_password, user, 'new_password')
+  if (problems.length > 0) throw new ValidationError(problems)
+  const passwordHash = await hasher.hash(body.new_password)
+  const consumed = await db.transaction().execute(async (trx) => {
+    const used = await consumeToken(trx, clock, 'password_reset', body.token)
+    if (!used) return false
+    const sameAddress = identityKey(used.email) === user.email_key
+    await trx
+      .updateTable('users')
+      .set({
+        password_hash: passwordHash,
+        updated_at: isoAt(clock.now()),
+        ...(sameAddress ? { email_verified: 1 } : {}),
+      })
+      .where('id', '=', used.userId)
+      .execute()
+    await voidTokens(trx, clock, used.userId, 'password_reset')
+    return true
+  })
+  if (!consumed) throw invalidLinkToken()
+  await endSessions(services, user.id, {}, 'password_reset', origin)
+  await recordAuditEvent(db, clock, { type: 'password_reset', userId: user.id, origin })
+}

@@ -1,0 +1,29 @@
+import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
+import type { Services } from '../../compose.ts'
+import type { Revocation } from '../sessions/revocations.ts'
+import type { KeyRevocation } from './key-store.ts'
+
+/**
+ * `gatehouse keys revoke`: the key stops verifying here at once and on every other instance as soon
+ * as it reads the revocation record or hears it on the channel (within the reconcile interval), and
+ * leaves the JWKS with it. Audited as `key_revoked`.
+ */
+export async function revokeSigningKey(
+  services: Pick<Services, 'db' | 'clock' | 'keys' | 'revocations'>,
+  kid: string,
+  origin: RequestOrigin,
+  by: string,
+): Promise<KeyRevocation> {
+  const { db, clock, keys, revocations } = services
+  const revocation: Revocation = { kind: 'kid', value: kid }
+  const result = await keys.revoke(kid, (trx) => revocations.persist(trx, [revocation]))
+  if (result.outcome !== 'revoked') return result
+  await revocations.announce([revocation])
+  await recordAuditEvent(db, clock, {
+    type: 'key_revoked',
+    userId: null,
+    origin,
+    data: { kid, signing_kid: result.signingKid, by },
+  })
+  return result
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
+import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+
+await describeOnDatabases(
+  'Maintenance',
+  (ctx) => {
+    it('deletes audit events past AUDIT_RETENTION, spent revocation records and sessions past their end', async () => {
+      const { db } = ctx().services
+      const old = await signupAndLogin(ctx().app)
+      await ctx().app.inject({
+        method: 'POST',
+        url: '/auth/logout',
+        headers: { authorization: old.authorization },
+      })
+      ctx().clock.advance(31 * 86400)
+      const recent = await signupAndLogin(ctx().app)
+
+      const deleted = await runMaintenance(ctx().services)
+      assert.ok(deleted.auditEvents! > 0)
+      assert.ok(deleted.revocationRecords! > 0)
+      assert.ok(deleted.sessions! > 0)
+
+      const users = await db.selectFrom('audit_events').select('user_id').distinct().execute()
+      assert.deepEqual(
+        users.map((row) => row.user_id),
+        [recent.user.id],
+      )
+      assert.equal((await db.selectFrom('revocations').selectAll().execute()).length, 0)
+      const sessions = await db.selectFrom('sessions').select('user_id').execute()
+      assert.deepEqual(
+        sessions.map((row) => row.user_id),
+        [recent.user.id],
+      )
+      const me = await ctx().app.inject({
+        method: 'GET',
+        url: '/me',
+        headers: { authorization: recent.authorization },
+      })
+      assert.equal(me.statusCode, 200)
+    })
+  },
+  { env: { AUDIT_RETENTION: '30d' } },
+)

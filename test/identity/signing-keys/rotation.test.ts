@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { decodeProtectedHeader } from 'jose'
+import { KEY_RELOAD_INTERVAL_MS } from '../../../src/identity/signing-keys/key-store.ts'
+import { revokeSigningKey } from '../../../src/identity/signing-keys/revocation.ts'
+import {
+  describeOnDatabases,
+  signupAndLogin,
+  startAnotherInstance,
+  stopTestApp,
+  type TestApp,
+} from '../../support/harness.ts'
+
+const kids = async (t: TestApp) =>
+  (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }))
+    .json()
+    .keys.map((key: { kid: string }) => key.kid)
+
+await describeOnDatabases('Signing key rotation', (ctx) => {
+  it('signs with the new key and keeps the old one published and accepted until its tokens expire', async () => {
+    const before = await signupAndLogin(ctx().app)
+    const oldKid = decodeProtectedHeader(before.tokens.access_token).kid
+    const newKid = await ctx().services.keys.rotate()
+    assert.notEqual(newKid, oldKid)
+    assert.deepEqual((await kids(ctx())).sort(), [oldKid, newKid].sort())
+
+    const me = (authorization: string) =>
+      ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
+    assert.equal((await me(before.authorization)).statusCode, 200, 'a token of the old key still verifies')
+    const after = await signupAndLogin(ctx().app)
+    assert.equal(decodeProtectedHeader(after.tokens.access_token).kid, newKid)
+
+    ctx().clock.advance(15 * 60 + (2 * KEY_RELOAD_INTERVAL_MS) / 1000 + 1)
+    await ctx().services.keys.reload()
+    assert.deepEqual(await kids(ctx()), [newKid], 'the old key left the JWKS once its tokens expired')
+    assert.equal((await me(before.authorization)).statusCode, 401)
+  })
+
+  it('reaches another instance on the same database at its next reload', async () => {
+    const other = await startAnotherInstance(ctx())
+    try {
+      const newKid = await ctx().services.keys.rotate()
+      const stale = await signupAndLogin(other.app)
+      assert.notEqual(decodeProtectedHeader(stale.tokens.access_token).kid, newKid, 'not reloaded yet')
+      await other.services.keys.reload()
+      const fresh = await signupAndLogin(other.app)
+      assert.equal(decodeProtectedHeader(fresh.tokens.access_token).kid, newKid)
+      const onFirst = await ctx().app.inject({
+        method: 'GET',
+        url: '/me',
+        headers: { authorization: stale.authorization },
+      })
+      assert.equal(onFirst.statusCode, 200, 'the first instance still accepts the retired key')
+    } finally {
+      await stopTestApp(other)
+    }
+  })
+})
+
+const CLI_ORIGIN = { ip: null, userAgent: undefined, requestId: undefined }
+
+await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx) => {
+  const me = (t: TestApp, authorization: string) =>
+    t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
+
+  it('a stolen signing key stops verifying at once, leaves the JWKS, and signing moves to a new key', async () => {
+    const stolen = await signupAndLogin(ctx().app)
+    const kid = decodeProtectedHeader(stolen.tokens.access_token).kid!
+    assert.equal((await me(ctx(), stolen.authorization)).statusCode, 200, 'verified (and cached) before')
+
+    const result = await revokeSigningKey(ctx().services, kid, CLI_ORIGIN, 'cli')
+    assert.equal((await me(ctx(), stolen.authorization)).statusCode, 401, 'its tokens are refused')
+    assert.ok(!(await kids(ctx())).includes(kid), 'not published any more')
+
+    const fresh = await signupAndLogin(ctx().app)
+    const newKid = decodeProtectedHeader(fresh.tokens.access_token).kid
+    assert.notEqual(newKid, kid)
+    assert.deepEqual(result, { outcome: 'revoked', signingKid: newKid })
+    assert.equal((await me(ctx(), fresh.authorization)).statusCode, 200)
+    const listed = await ctx().services.keys.list()
+    assert.equal(listed.find((key) => key.kid === kid)?.status, 'revoked')
+    const [event] = await ctx()
+      .services.db.selectFrom('audit_events')
+      .select('data')
+      .where('type', '=', 'key_revoked')
+      .execute()
+    assert.deepEqual(JSON.parse(event!.data), { kid, signing_kid: newKid, by: 'cli' })
+  })
+
+  it('a retired key that still verifies live tokens can be revoked too', async () => {
+    const before = await signupAndLogin(ctx().app)
+    const retiredKid = decodeProtectedHeader(before.tokens.access_token).kid!
+    const signingKid = await ctx().services.keys.rotate()
+    const result = await revokeSigningKey(ctx().services, retiredKid, CLI_ORIGIN, 'cli')
+    assert.deepEqual(result, { outcome: 'revoked', signingKid }, 'signing stays with the current key')
+    assert.equal((await me(ctx(), before.authorization)).statusCode, 401)
+    assert.deepEqual(await kids(ctx()), [signingKid])
+  })
+
+  it('reaches another instance without waiting for its key reload, and stays revoked after a restart', async () => {
+    const other = await startAnotherInstance(ctx())
+    try {
+      const onOther = await signupAndLogin(other.app)
+      const kid = decodeProtectedHeader(onOther.tokens.access_token).kid!
+      assert.equal((await me(other, onOther.authorization)).statusCode, 200)
+
+      await revokeSigningKey(ctx().services, kid, CLI_ORIGIN, 'cli')
+      await other.services.revocations.reconcile()
+      assert.equal((await me(other, onOther.authorization)).statusCode, 401, 'refused on the other instance')
+      assert.ok(!(await kids(other)).includes(kid), 'gone from the JWKS there')
+      const signedThere = await signupAndLogin(other.app)
+      assert.notEqual(
+        decodeProtectedHeader(signedThere.tokens.access_token).kid,
+        kid,
+        'the other signs with the successor',
+      )
+    } finally {
+      await stopTestApp(other)
+    }
+    const restarted = await startAnotherInstance(ctx())
+    try {
+      const published = await kids(restarted)
+      const revoked = (await restarted.services.keys.list()).filter((key) => key.status === 'revoked')
+      assert.ok(revoked.length > 0)
+      for (const key of revoked) assert.ok(!published.includes(key.kid), `${key.kid} stays out of the JWKS`)
+    } finally {
+      await stopTestApp(restarted)
+    }
+  })
+
+  it('says so for an unknown or already revoked key', async () => {
+    assert.deepEqual(await revokeSigningKey(ctx().services, 'no-such-kid', CLI_ORIGIN, 'cli'), {
+      outcome: 'unknown',
+    })
+    const [revoked] = (await ctx().services.keys.list()).filter((key) => key.status === 'revoked')
+    assert.deepEqual(await revokeSigningKey(ctx().services, revoked!.kid, CLI_ORIGIN, 'cli'), {
+      outcome: 'already revoked',
+    })
+  })
+})

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { openDatabase, type Db } from '../../../src/platform/storage/database.ts'
+import { migrateToLatest } from '../../../src/platform/storage/migrations/index.ts'
+import { preparedQuery } from '../../../src/platform/storage/prepared.ts'
+import { createTestDatabase, databaseKinds, type TestDatabase } from '../../support/databases.ts'
+
+const NOW = '2026-01-01T00:00:00.000Z'
+
+const insertUser = preparedQuery((db, user: { id: string; email: string; username: string | null }) =>
+  db.insertInto('users').values({
+    ...user,
+    email_key: user.email,
+    username_key: user.username,
+    full_name: null,
+    password_hash: 'not a hash',
+    roles: '["user"]',
+    email_verified: 0,
+    disabled: 0,
+    created_at: NOW,
+    updated_at: NOW,
+  }),
+)
+const selectEmail = preparedQuery((db, { id }: { id: string }) =>
+  db.selectFrom('users').select('email').where('id', '=', id),
+)
+const renameUsername = preparedQuery((db, { id, username }: { id: string; username: string }) =>
+  db.updateTable('users').set({ username }).where('id', '=', id),
+)
+
+for (const { kind, skip } of await databaseKinds()) {
+  describe(`preparedQuery (${kind})`, { skip }, () => {
+    let database: TestDatabase
+    let db: Db
+    before(async () => {
+      database = await createTestDatabase(kind)
+      const url = database.url
+      db = openDatabase(kind === 'sqlite' ? { kind, path: url.slice('sqlite:'.length) } : { kind, url })
+      await migrateToLatest(db)
+    })
+    after(async () => {
+      await db.destroy()
+      await database.drop()
+    })
+
+    it('runs the compiled statement with each call’s own arguments', async () => {
+      await insertUser(db, { id: 'user-1', email: 'one@example.com', username: null })
+      await insertUser(db, { id: 'user-2', email: 'two@example.com', username: 'two' })
+      assert.deepEqual((await selectEmail(db, { id: 'user-1' })).rows, [{ email: 'one@example.com' }])
+      assert.deepEqual((await selectEmail(db, { id: 'user-2' })).rows, [{ email: 'two@example.com' }])
+      assert.deepEqual((await selectEmail(db, { id: 'nobody' })).rows, [])
+    })
+
+    it('writes a null argument as NULL', async () => {
+      const row = await db
+        .selectFrom('users')
+        .select('username')
+        .where('id', '=', 'user-1')
+        .executeTakeFirst()
+      assert.equal(row?.username, null)
+    })
+
+    it('reports the rows a write changed', async () => {
+      assert.equal((await renameUsername(db, { id: 'user-2', username: 'deux' })).numAffectedRows, 1n)
+      assert.equal((await renameUsername(db, { id: 'nobody', username: 'x' })).numAffectedRows, 0n)
+    })
+
+    it('runs inside a transaction and rolls back with it', async () => {
+      await assert.rejects(
+        db.transaction().execute(async (trx) => {
+          await renameUsername(trx, { id: 'user-2', username: 'rolled-back' })
+          throw new Error('abort')
+        }),
+        /abort/,
+      )
+      const row = await db
+        .selectFrom('users')
+        .select('username')
+        .where('id', '=', 'user-2')
+        .executeTakeFirst()
+      assert.equal(row?.username, 'deux')
+    })
+
+    it('builds the query afresh on a database with a plugin, which sees every query', async () => {
+      const seen: string[] = []
+      const recording = db.withPlugin({
+        transformQuery: (args) => {
+          seen.push(args.node.kind)
+          return args.node
+        },
+        transformResult: async (args) => Promise.resolve(args.result),
+      })
+      assert.deepEqual((await selectEmail(recording, { id: 'user-1' })).rows, [{ email: 'one@example.com' }])
+      assert.deepEqual(seen, ['SelectQueryNode'])
+    })
+
+    it('refuses a query that transforms an argument instead of binding it', async () => {
+      const lowered = preparedQuery((db, { id }: { id: string }) =>
+        db.selectFrom('users').select('email').where('id', '=', id.toUpperCase()),
+      )
+      await assert.rejects(lowered(db, { id: 'user-1' }), /id not a parameter/)
+    })
+  })
+}
