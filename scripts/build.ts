@@ -33,7 +33,11 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true })
 await build({
   absWorkingDir: ROOT,
   // hash-worker.js beside the others: `hashing-threads.ts` finds it next to the running module.
-  entryPoints: { main: 'src/main.ts', cli: 'src/cli.ts', 'hash-worker': 'src/platform/crypto/hash-worker.ts' },
+  entryPoints: {
+    main: 'src/main.ts',
+    cli: 'src/cli.ts',
+    'hash-worker': 'src/platform/crypto/hash-worker.ts',
+  },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

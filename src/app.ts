@@ -16,7 +16,7 @@ import { ErrorEnvelope } from './platform/http/schemas.ts'
 import { registerBodyTypeGuard, registerValidation } from './platform/http/validation.ts'
 import { keyRoutes } from './features/jwks/routes.ts'
 import { operationsRoutes } from './features/ops/routes.ts'
-import type { Services } from './compose.ts'
+import type { Context } from './compose.ts'
 import { NORMALIZED_EMAIL_CHECK } from './identity/users/login-names.ts'
 import { User } from './identity/users/schemas.ts'
 import { userRoutes } from './features/me/routes.ts'
@@ -28,13 +28,13 @@ import { accountRoutes } from './features/password-reset/routes.ts'
 export const BODY_LIMIT_BYTES = 64 * 1024
 
 /**
- * Builds the HTTP app on already-open services. It never listens: the server (or a test, through
- * `inject`) decides that. Closing the app does not close the services.
+ * Builds the HTTP app on an already-open context. It never listens: the server (or a test, through
+ * `inject`) decides that. Closing the app does not close the context.
  */
-export async function buildApp(services: Services): Promise<FastifyInstance> {
-  const { config } = services
+export async function buildApp(ctx: Context): Promise<FastifyInstance> {
+  const { config } = ctx
   // Fastify's instance type is generic over the logger; pin it to the base type every plugin expects.
-  const logger: FastifyBaseLogger = services.logger
+  const logger: FastifyBaseLogger = ctx.logger
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's two lines per request give way to our one access line (http/logging.ts).
@@ -56,7 +56,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     hsts: config.production,
   })
   registerAccessLog(app)
-  services.metrics.register(app)
+  ctx.metrics.register(app)
   registerErrorHandling(app)
   registerValidation(
     app,
@@ -87,15 +87,15 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     metricsToken: config.metricsToken !== undefined,
   })
 
-  const guards = createGuards(services.accessTokens, services.db)
-  await app.register(operationsRoutes(services))
-  await app.register(keyRoutes(services.keys))
-  await app.register(authRoutes(services))
-  await app.register(sessionRoutes(services, guards))
-  await app.register(userRoutes(services, guards))
-  await app.register(accountRoutes(services, guards))
-  await app.register(todoRoutes(services, guards))
-  await app.register(adminRoutes(services, guards))
+  const guards = createGuards(ctx.accessTokens, ctx.db)
+  await app.register(operationsRoutes(ctx))
+  await app.register(keyRoutes(ctx.signingKeys))
+  await app.register(authRoutes(ctx))
+  await app.register(sessionRoutes(ctx, guards))
+  await app.register(userRoutes(ctx, guards))
+  await app.register(accountRoutes(ctx, guards))
+  await app.register(todoRoutes(ctx, guards))
+  await app.register(adminRoutes(ctx, guards))
   return app
 }
 

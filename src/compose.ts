@@ -8,7 +8,7 @@ import { secretsKeyBox, serverKey } from './platform/crypto/at-rest.ts'
 import type { SecretBox } from './platform/crypto/secrets.ts'
 import { createLogger } from './platform/http/logging.ts'
 import { KeyStore } from './identity/signing-keys/key-store.ts'
-import { Mailer, type MailerOptions } from './platform/mail/mailer.ts'
+import { MailQueue, type MailQueueOptions } from './platform/mail/mail-queue.ts'
 import { Metrics } from './platform/http/metrics.ts'
 import { openDatabase, type Db } from './platform/storage/database.ts'
 import { migrateToLatest } from './platform/storage/migrations/index.ts'
@@ -19,12 +19,12 @@ import { RedisRevocationChannel } from './identity/sessions/revocation-channel.t
 import { Revocations } from './identity/sessions/revocations.ts'
 
 /** Everything a route's service function may need, created once per process (or per test app). */
-export interface Services {
+export interface Context {
   config: Config
   db: Db
   clock: Clock
   logger: Logger
-  keys: KeyStore
+  signingKeys: KeyStore
   accessTokens: AccessTokens
   hasher: PasswordHasher
   metrics: Metrics
@@ -33,23 +33,23 @@ export interface Services {
   /** Counters behind `limits`: in this process, or shared through Redis. */
   limiterStore: LimiterStore
   /** Set when `REDIS_URL` is: shares revocations between instances. */
-  redis: RedisRevocationChannel | undefined
+  revocationChannel: RedisRevocationChannel | undefined
   /** The mail transport, sender and links; requests queue mail, `startMailWorker` delivers it. */
-  mailer: Mailer
+  mailQueue: MailQueue
   /** `SECRETS_KEY`, when set: seals private keys and other secrets kept in the database. */
   secretsKey: SecretBox | undefined
   /** Seals a rotated refresh token's successor for the reuse grace window (a database key). */
   refreshSuccessorKey: SecretBox
 }
 
-export interface ServiceOverrides {
+export interface ContextOverrides {
   clock?: Clock
   logger?: Logger
   argon2?: Argon2Params
   /** Hashing threads and the bounds of their queue (default: one per core, `HashingThreads`'s bounds). */
   hashing?: { concurrency: number; queue: QueueBounds }
   /** Where `.eml` files go without `SMTP_URL` (default: `outbox/` beside the SQLite file). */
-  mail?: MailerOptions
+  mail?: MailQueueOptions
 }
 
 /**
@@ -57,7 +57,7 @@ export interface ServiceOverrides {
  * admin is the server's business: see `startServer`.) Only the clock, the logger's destination,
  * the hashing cost and queue, and where mail goes are replaceable.
  */
-export async function openServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+export async function openContext(config: Config, overrides: ContextOverrides = {}): Promise<Context> {
   const clock = overrides.clock ?? systemClock
   const logger = overrides.logger ?? createLogger(config.logLevel)
   const db = openDatabase(config.database)
@@ -85,12 +85,12 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
         )
     })
     await revocations.start()
-    const services: Services = {
+    const ctx: Context = {
       config,
       db,
       clock,
       logger,
-      keys,
+      signingKeys: keys,
       accessTokens: new AccessTokens(keys, revocations, config, clock),
       hasher: await PasswordHasher.create(
         overrides.argon2 ?? PRODUCTION_ARGON2,
@@ -101,13 +101,13 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
       revocations,
       limits: new RateLimits(limiterStore, config, clock, db),
       limiterStore,
-      redis,
-      mailer: Mailer.fromConfig(config, overrides.mail),
+      revocationChannel: redis,
+      mailQueue: MailQueue.fromConfig(config, overrides.mail),
       secretsKey,
       refreshSuccessorKey,
     }
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
-    return services
+    return ctx
   } catch (error) {
     await redis?.close()
     limiterStore?.close()
@@ -116,10 +116,10 @@ export async function openServices(config: Config, overrides: ServiceOverrides =
   }
 }
 
-export async function closeServices(services: Services): Promise<void> {
-  services.keys.stopReloading()
-  await services.revocations.close()
-  services.mailer.close()
-  services.limiterStore.close()
-  await services.db.destroy()
+export async function closeContext(ctx: Context): Promise<void> {
+  ctx.signingKeys.stopReloading()
+  await ctx.revocations.close()
+  ctx.mailQueue.close()
+  ctx.limiterStore.close()
+  await ctx.db.destroy()
 }

@@ -4,25 +4,25 @@ import { startMaintenance } from './features/ops/maintenance.ts'
 import { startMailWorker } from './platform/mail/worker.ts'
 import type { Config } from './platform/config/config.ts'
 import { ensureAdmin } from './identity/users/accounts.ts'
-import { closeServices, openServices, type ServiceOverrides, type Services } from './compose.ts'
+import { closeContext, openContext, type ContextOverrides, type Context } from './compose.ts'
 
 export interface RunningServer {
   app: FastifyInstance
-  services: Services
+  ctx: Context
   url: string
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
   stop(): Promise<void>
 }
 
-export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
-  const services = await openServices(config, overrides)
+export async function startServer(config: Config, overrides: ContextOverrides = {}): Promise<RunningServer> {
+  const ctx = await openContext(config, overrides)
   // Only the server ensures ADMIN_EMAIL: a CLI command (users list, keys list…) must never
   // change accounts as a side effect.
-  await ensureAdmin(services).catch(async (error: unknown) => {
-    await closeServices(services)
+  await ensureAdmin(ctx).catch(async (error: unknown) => {
+    await closeContext(ctx)
     throw error
   })
-  const app = await buildApp(services)
+  const app = await buildApp(ctx)
   let stopping: Promise<void> | undefined
   // Node's server.close() only closes connections idle at that moment: one whose request was in
   // flight would stay open after its response until keepAliveTimeout (72 s), holding up the exit.
@@ -31,9 +31,9 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     if (stopping) void reply.header('connection', 'close')
   })
   const url = await app.listen({ port: config.port, host: config.host })
-  services.mailer.listeningOn(url)
-  const stopMaintenance = startMaintenance(services)
-  const stopMailWorker = startMailWorker(services)
+  ctx.mailQueue.listeningOn(url)
+  const stopMaintenance = startMaintenance(ctx)
+  const stopMailWorker = startMailWorker(ctx)
   const stop = () => {
     stopMaintenance()
     // A delivery in flight finishes (or fails and is retried later) before the database closes.
@@ -41,29 +41,29 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     stopping ??= app
       .close()
       .then(() => mailStopped)
-      .then(() => closeServices(services))
+      .then(() => closeContext(ctx))
     return stopping
   }
-  return { app, services, url, stop }
+  return { app, ctx, url, stop }
 }
 
 /** Stops gracefully on SIGTERM or SIGINT; a second signal exits at once. */
 export function stopOnSignals(server: RunningServer): void {
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']
   const onSignal = (signal: NodeJS.Signals) => {
-    server.services.logger.info({ signal }, 'shutting down: finishing in-flight requests')
+    server.ctx.logger.info({ signal }, 'shutting down: finishing in-flight requests')
     for (const next of signals) {
       process.removeListener(next, onSignal)
       process.once(next, () => process.exit(1))
     }
     server.stop().then(
       () => {
-        server.services.logger.info('stopped')
-        server.services.logger.flush()
+        server.ctx.logger.info('stopped')
+        server.ctx.logger.flush()
         process.exitCode = 0
       },
       (error: unknown) => {
-        server.services.logger.error({ err: error }, 'shutdown failed')
+        server.ctx.logger.error({ err: error }, 'shutdown failed')
         process.exit(1)
       },
     )

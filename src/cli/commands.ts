@@ -8,7 +8,7 @@ import { AppError } from '../platform/http/errors.ts'
 import { createLogger } from '../platform/http/logging.ts'
 import { revokeSigningKey } from '../identity/signing-keys/revocation.ts'
 import { startServer, stopOnSignals } from '../server.ts'
-import { closeServices, openServices, type Services } from '../compose.ts'
+import { closeContext, openContext, type Context } from '../compose.ts'
 import { openDatabase } from '../platform/storage/database.ts'
 import { migrateToLatest } from '../platform/storage/migrations/index.ts'
 import { findUserByEmail, findUserById, toUser } from '../identity/users/store.ts'
@@ -27,13 +27,13 @@ export class CommandError extends Error {}
 /** What a command does is audited as done by `cli`, from no client address. */
 const CLI_ORIGIN: RequestOrigin = { ip: null, userAgent: 'gatehouse-cli', requestId: undefined }
 
-/** Services for one command: logs (warnings only) go to stderr, never into the command's output. */
-async function withServices<T>(config: Config, run: (services: Services) => Promise<T>): Promise<T> {
-  const services = await openServices(config, { logger: createLogger('warn', pino.destination(2)) })
+/** The context of one command: logs (warnings only) go to stderr, never into the command's output. */
+async function withServices<T>(config: Config, run: (ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = await openContext(config, { logger: createLogger('warn', pino.destination(2)) })
   try {
-    return await run(services)
+    return await run(ctx)
   } finally {
-    await closeServices(services)
+    await closeContext(ctx)
   }
 }
 
@@ -46,10 +46,10 @@ function explain(error: unknown): never {
   throw error
 }
 
-async function findUser(services: Services, idOrEmail: string): Promise<User> {
+async function findUser(ctx: Context, idOrEmail: string): Promise<User> {
   const row = idOrEmail.includes('@')
-    ? await findUserByEmail(services.db, idOrEmail)
-    : await findUserById(services.db, idOrEmail)
+    ? await findUserByEmail(ctx.db, idOrEmail)
+    : await findUserById(ctx.db, idOrEmail)
   if (!row) throw new CommandError(`no user ${idOrEmail}`)
   return toUser(row)
 }
@@ -84,10 +84,10 @@ function rolesFrom(roles: string[] | undefined): string[] {
 export async function serve(config: Config): Promise<void> {
   const server = await startServer(config)
   stopOnSignals(server)
-  server.services.logger.info({ url: server.url, database: config.database.kind }, 'gatehouse listening')
+  server.ctx.logger.info({ url: server.url, database: config.database.kind }, 'gatehouse listening')
   // Open metrics are a choice (a scraper on a private network), not refused; but said at every start.
   if (config.production && config.metricsToken === undefined) {
-    server.services.logger.warn(
+    server.ctx.logger.warn(
       'METRICS_TOKEN is not set: /metrics is open to anyone who can reach the port; set it, or keep /metrics off the public network',
     )
   }
@@ -108,21 +108,21 @@ export async function usersCreate(
   output: Output,
   options: { email: string; password: string; role?: string[]; username?: string; fullName?: string },
 ): Promise<void> {
-  await withServices(config, async (services) => {
+  await withServices(config, async (ctx) => {
     const roles = rolesFrom(options.role)
     const unknown = roles.filter((role) => !isKnownRole(config.roleScopes, role))
     if (unknown.length > 0)
       throw new CommandError(
         `unknown role ${unknown.join(', ')}; known: ${Object.keys(config.roleScopes).join(', ')}`,
       )
-    const user = await createAccount(services, {
+    const user = await createAccount(ctx, {
       email: options.email,
       password: options.password,
       username: options.username,
       fullName: options.fullName,
       roles,
     }).catch(explain)
-    await recordAuditEvent(services.db, services.clock, {
+    await recordAuditEvent(ctx.db, ctx.clock, {
       type: 'user_created',
       userId: user.id,
       origin: CLI_ORIGIN,
@@ -137,8 +137,8 @@ export async function usersList(
   output: Output,
   options: { q?: string; limit: number; json: boolean },
 ): Promise<void> {
-  await withServices(config, async (services) => {
-    const { items } = await searchUsers(services, options.q, options.limit, undefined)
+  await withServices(config, async (ctx) => {
+    const { items } = await searchUsers(ctx, options.q, options.limit, undefined)
     output.out(
       options.json
         ? `${JSON.stringify(items, null, 2)}\n`
@@ -153,10 +153,10 @@ export async function usersSetRole(
   user: string,
   roles: string[],
 ): Promise<void> {
-  await withServices(config, async (services) => {
-    const target = await findUser(services, user)
+  await withServices(config, async (ctx) => {
+    const target = await findUser(ctx, user)
     const updated = await updateUserAsAdmin(
-      services,
+      ctx,
       'cli',
       target.id,
       { roles: rolesFrom(roles) },
@@ -172,18 +172,16 @@ export async function usersSetDisabled(
   user: string,
   disabled: boolean,
 ): Promise<void> {
-  await withServices(config, async (services) => {
-    const target = await findUser(services, user)
-    const updated = await updateUserAsAdmin(services, 'cli', target.id, { disabled }, CLI_ORIGIN).catch(
-      explain,
-    )
+  await withServices(config, async (ctx) => {
+    const target = await findUser(ctx, user)
+    const updated = await updateUserAsAdmin(ctx, 'cli', target.id, { disabled }, CLI_ORIGIN).catch(explain)
     output.out(`${updated.email}: ${updated.disabled ? 'disabled, every session ended' : 'enabled'}\n`)
   })
 }
 
 export async function keysList(config: Config, output: Output, options: { json: boolean }): Promise<void> {
-  await withServices(config, async (services) => {
-    const keys = await services.keys.list()
+  await withServices(config, async (ctx) => {
+    const keys = await ctx.signingKeys.list()
     output.out(
       options.json
         ? `${JSON.stringify(keys, null, 2)}\n`
@@ -198,9 +196,9 @@ export async function keysList(config: Config, output: Output, options: { json: 
 export async function keysRotate(config: Config, output: Output): Promise<void> {
   if (config.jwt.algorithm === 'HS256')
     throw new CommandError('JWT_ALG is HS256: rotate by changing JWT_SECRET')
-  await withServices(config, async (services) => {
-    const kid = await services.keys.rotate()
-    await recordAuditEvent(services.db, services.clock, {
+  await withServices(config, async (ctx) => {
+    const kid = await ctx.signingKeys.rotate()
+    await recordAuditEvent(ctx.db, ctx.clock, {
       type: 'signing_key_rotated',
       userId: null,
       origin: CLI_ORIGIN,
@@ -213,8 +211,8 @@ export async function keysRotate(config: Config, output: Output): Promise<void> 
 export async function keysRevoke(config: Config, output: Output, kid: string): Promise<void> {
   if (config.jwt.algorithm === 'HS256')
     throw new CommandError('JWT_ALG is HS256: there is no key to revoke; change JWT_SECRET instead')
-  await withServices(config, async (services) => {
-    const result = await revokeSigningKey(services, kid, CLI_ORIGIN, 'cli')
+  await withServices(config, async (ctx) => {
+    const result = await revokeSigningKey(ctx, kid, CLI_ORIGIN, 'cli')
     if (result.outcome === 'unknown') throw new CommandError(`no key ${kid} (see: gatehouse keys list)`)
     if (result.outcome === 'already revoked') throw new CommandError(`${kid} is already revoked`)
     output.out(
@@ -235,8 +233,8 @@ export async function openapi(
     ADMIN_EMAIL: undefined,
     ADMIN_PASSWORD: undefined,
   })
-  await withServices(config, async (services) => {
-    const app = await buildApp(services)
+  await withServices(config, async (ctx) => {
+    const app = await buildApp(ctx)
     await app.ready()
     output.out(`${JSON.stringify(app.swagger(), null, 2)}\n`)
     await app.close()

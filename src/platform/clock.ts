@@ -1,4 +1,4 @@
-/** The one source of time. Services take it as an argument so tests move time instead of sleeping. */
+/** The one source of time. Service functions take it as an argument so tests move time instead of sleeping. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number

@@ -46,7 +46,7 @@ for (const { kind, skip } of await databaseKinds()) {
     })
 
     const rolesOf = async (t: TestApp) =>
-      (await t.services.db.selectFrom('users').select(['email', 'roles']).execute()).map((u) => ({
+      (await t.context.db.selectFrom('users').select(['email', 'roles']).execute()).map((u) => ({
         email: u.email,
         roles: JSON.parse(u.roles) as string[],
       }))
@@ -64,7 +64,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const t = await startTestApp(database, { env: ADMIN })
       try {
         assert.deepEqual(await rolesOf(t), [{ email: 'root@example.com', roles: ['user', 'admin'] }])
-        const events = await t.services.db.selectFrom('audit_events').selectAll().execute()
+        const events = await t.context.db.selectFrom('audit_events').selectAll().execute()
         const promotion = events.find((event) => event.type === 'role_changed')
         assert.ok(promotion, 'the promotion is an audit event')
         assert.equal(promotion.user_id, signup.json<{ id: string }>().id)
@@ -129,7 +129,7 @@ for (const { kind, skip } of await databaseKinds()) {
       const database = await freshDatabase()
       const first = await startTestApp(database)
       // Stored (and mailed) folded, so the squatter's own password is what stands in the way.
-      await createAccount(first.services, {
+      await createAccount(first.context, {
         email: 'ｒｏｏｔ@example.com',
         password: 'the squatter chose this one',
         roles: ['user'],

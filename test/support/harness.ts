@@ -5,10 +5,10 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import type { Argon2Params } from '../../src/platform/crypto/passwords.ts'
 import type { Clock } from '../../src/platform/clock.ts'
-import type { MailerOptions } from '../../src/platform/mail/mailer.ts'
+import type { MailQueueOptions } from '../../src/platform/mail/mail-queue.ts'
 import { loadConfig } from '../../src/platform/config/config.ts'
 import { createLogger } from '../../src/platform/http/logging.ts'
-import { closeServices, openServices, type ServiceOverrides, type Services } from '../../src/compose.ts'
+import { closeContext, openContext, type ContextOverrides, type Context } from '../../src/compose.ts'
 import { ensureAdmin } from '../../src/identity/users/accounts.ts'
 import { createTestDatabase, databaseKinds, type DatabaseKind, type TestDatabase } from './databases.ts'
 
@@ -51,7 +51,7 @@ export class LogCapture {
 export interface TestApp {
   kind: DatabaseKind
   app: FastifyInstance
-  services: Services
+  context: Context
   clock: TestClock
   logs: LogCapture
   databaseUrl: string
@@ -61,11 +61,11 @@ export interface TestAppOptions {
   env?: Record<string, string>
   argon2?: Argon2Params
   /** Hashing threads and their queue's bounds (a tiny queue shows load shedding). */
-  hashing?: ServiceOverrides['hashing']
+  hashing?: ContextOverrides['hashing']
   /** Extra routes a test needs (e.g. one that throws), added before the app is ready. */
   addRoutes?: (app: FastifyInstance) => void
   /** Where `.eml` files go without SMTP_URL (default: beside the SQLite file, or ./data/outbox). */
-  mail?: MailerOptions
+  mail?: MailQueueOptions
 }
 
 /**
@@ -87,7 +87,7 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
   const clock = new TestClock()
   const logs = new LogCapture()
   const logger = createLogger(config.logLevel, logs.stream)
-  const services = await openServices(config, {
+  const context = await openContext(config, {
     clock,
     logger,
     argon2: options.argon2 ?? TEST_ARGON2,
@@ -95,14 +95,14 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
     mail: options.mail,
   })
   // As the server does at start (src/server.ts).
-  await ensureAdmin(services).catch(async (error: unknown) => {
-    await closeServices(services)
+  await ensureAdmin(context).catch(async (error: unknown) => {
+    await closeContext(context)
     throw error
   })
-  const app = await buildApp(services)
+  const app = await buildApp(context)
   options.addRoutes?.(app)
   await app.ready()
-  return { kind: database.kind, app, services, clock, logs, databaseUrl: database.url }
+  return { kind: database.kind, app, context, clock, logs, databaseUrl: database.url }
 }
 
 /** Another instance (or the CLI) on `t`'s database, its clock set to `t`'s. Stop it with `stopTestApp`. */
@@ -117,7 +117,7 @@ export async function startAnotherInstance(t: TestApp, options: TestAppOptions =
 
 export async function stopTestApp(testApp: TestApp): Promise<void> {
   await testApp.app.close()
-  await closeServices(testApp.services)
+  await closeContext(testApp.context)
 }
 
 /**

@@ -44,7 +44,7 @@ export function refresh(t: TestApp, refreshToken: string) {
 
 /** Runs the delivery the background worker would run, now. */
 export function deliver(t: TestApp) {
-  return deliverDueMail(t.services)
+  return deliverDueMail(t.context)
 }
 
 /**
@@ -77,7 +77,7 @@ export function assertInvalidFields(
 }
 
 export async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
-  const rows = await t.services.db
+  const rows = await t.context.db
     .selectFrom('audit_events')
     .select('type')
     .where('user_id', '=', userId)
@@ -88,11 +88,11 @@ export async function auditTypes(t: TestApp, userId: string): Promise<string[]> 
 }
 
 /**
- * The SQL text of every statement `action` runs through `services.db` (parameters left out), so
+ * The SQL text of every statement `action` runs through `context.db` (parameters left out), so
  * that two requests can be shown to do the same database work.
  */
 export async function statementsOf(t: TestApp, action: () => Promise<unknown>): Promise<string[]> {
-  const original = t.services.db
+  const original = t.context.db
   const statements: string[] = []
   const recorder: KyselyPlugin = {
     transformQuery: (args) => {
@@ -101,11 +101,11 @@ export async function statementsOf(t: TestApp, action: () => Promise<unknown>): 
     },
     transformResult: async (args) => args.result,
   }
-  t.services.db = original.withPlugin(recorder)
+  t.context.db = original.withPlugin(recorder)
   try {
     await action()
   } finally {
-    t.services.db = original
+    t.context.db = original
   }
   return statements
 }

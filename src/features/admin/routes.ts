@@ -11,7 +11,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { UserRef } from '../../identity/users/schemas.ts'
 import {
   AdminUpdateUserBody,
@@ -28,7 +28,7 @@ import { deleteUserAsAdmin, getUserById, searchUsers, stats, updateUserAsAdmin }
  * Every route here needs the admin role — checked on the token and on the user's current record —
  * and the admin scope.
  */
-export function adminRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
+export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
   const adminOnly = guards.requireRole('admin', { scope: 'admin' })
   const common = { tags: ['admin'], security: BEARER_SECURITY }
   const denied = errorResponses(...BEARER_ERRORS, 'FORBIDDEN', 'VALIDATION_ERROR')
@@ -47,7 +47,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
       },
       async (request) => {
         const { q, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
-        return searchUsers(services, q, limit, cursor)
+        return searchUsers(ctx, q, limit, cursor)
       },
     )
 
@@ -62,7 +62,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
           response: { 200: UserRef, ...denied, ...errorResponses('NOT_FOUND') },
         },
       },
-      async (request) => getUserById(services, request.params.id),
+      async (request) => getUserById(ctx, request.params.id),
     )
 
     app.patch(
@@ -82,7 +82,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
       },
       async (request) =>
         updateUserAsAdmin(
-          services,
+          ctx,
           principalOf(request).userId,
           request.params.id,
           request.body,
@@ -106,7 +106,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
         },
       },
       async (request, reply) => {
-        await deleteUserAsAdmin(services, principalOf(request).userId, request.params.id, originOf(request))
+        await deleteUserAsAdmin(ctx, principalOf(request).userId, request.params.id, originOf(request))
         return reply.code(204).send(null)
       },
     )
@@ -121,7 +121,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
           response: { 200: Stats, ...denied },
         },
       },
-      async () => stats(services),
+      async () => stats(ctx),
     )
 
     app.get(
@@ -137,7 +137,7 @@ export function adminRoutes(services: Services, guards: Guards): FastifyPluginAs
       },
       async (request) => {
         const { user_id: userId, type, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
-        return listAuditEvents(services.db, { userId, type }, limit, cursor)
+        return listAuditEvents(ctx.db, { userId, type }, limit, cursor)
       },
     )
   }

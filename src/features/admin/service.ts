@@ -4,13 +4,13 @@ import { isKnownRole } from '../../identity/tokens/scopes.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError, notFound } from '../../platform/http/errors.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { endSessions } from '../../identity/sessions/sessions.ts'
 import { findUserById, toUser } from '../../identity/users/store.ts'
 import type { User } from '../../identity/users/schemas.ts'
 import type { AdminUpdateUserBody } from './schemas.ts'
 
-type AdminServices = Pick<Services, 'db' | 'clock' | 'config' | 'revocations'>
+type AdminServices = Pick<Context, 'db' | 'clock' | 'config' | 'revocations'>
 
 /** `%` and `_` in a search are literal characters, not wildcards. */
 function containsPattern(text: string): string {
@@ -22,13 +22,13 @@ function containsPattern(text: string): string {
  * land after the cursor, so no page skips or repeats anyone.
  */
 export async function searchUsers(
-  services: AdminServices,
+  ctx: AdminServices,
   q: string | undefined,
   limit: number,
   cursor: string | undefined,
 ) {
   const after = decodeCursor(cursor)
-  let query = services.db.selectFrom('users').selectAll()
+  let query = ctx.db.selectFrom('users').selectAll()
   const text = q?.trim()
   if (text) {
     const pattern = containsPattern(text)
@@ -57,8 +57,8 @@ export async function searchUsers(
   return { items: page.items.map(toUser), next_cursor: page.next_cursor }
 }
 
-export async function getUserById(services: Pick<Services, 'db'>, id: string): Promise<User> {
-  const row = await findUserById(services.db, id)
+export async function getUserById(ctx: Pick<Context, 'db'>, id: string): Promise<User> {
+  const row = await findUserById(ctx.db, id)
   if (!row) throw notFound('user')
   return toUser(row)
 }
@@ -69,14 +69,14 @@ export async function getUserById(services: Pick<Services, 'db'>, id: string): P
  * cannot disable or demote themselves, so there is always someone left to undo a mistake.
  */
 export async function updateUserAsAdmin(
-  services: AdminServices,
+  ctx: AdminServices,
   actorId: string,
   id: string,
   changes: AdminUpdateUserBody,
   origin: RequestOrigin,
 ): Promise<User> {
-  const { db, clock, config } = services
-  const before = await getUserById(services, id)
+  const { db, clock, config } = ctx
+  const before = await getUserById(ctx, id)
   const problems = []
   const unknownRoles = (changes.roles ?? []).filter((role) => !isKnownRole(config.roleScopes, role))
   if (unknownRoles.length > 0) {
@@ -111,7 +111,7 @@ export async function updateUserAsAdmin(
     data: Record<string, unknown> = {},
   ) => recordAuditEvent(db, clock, { type, userId: id, origin, data: { ...data, by: actorId } })
   if (after.disabled && !before.disabled) {
-    await endSessions(services, id, {}, 'user_disabled', origin)
+    await endSessions(ctx, id, {}, 'user_disabled', origin)
     await audit('user_disabled')
   }
   if (!after.disabled && before.disabled) await audit('user_enabled')
@@ -119,7 +119,7 @@ export async function updateUserAsAdmin(
     await audit('role_changed', { from: before.roles, to: after.roles })
     // Access tokens carry `roles` to every other service until `exp`: a demoted admin's must die now.
     if (before.roles.includes('admin') && !after.roles.includes('admin'))
-      await endSessions(services, id, {}, 'role_removed', origin)
+      await endSessions(ctx, id, {}, 'role_removed', origin)
   }
   if (after.full_name !== before.full_name)
     await audit('profile_changed', { full_name: { from: before.full_name, to: after.full_name } })
@@ -128,17 +128,17 @@ export async function updateUserAsAdmin(
 
 /** Ends every session (their revocations outlive the rows), then deletes the user and their todos. */
 export async function deleteUserAsAdmin(
-  services: AdminServices,
+  ctx: AdminServices,
   actorId: string,
   id: string,
   origin: RequestOrigin,
 ): Promise<void> {
   if (actorId === id) throw new ValidationError([{ field: 'id', message: 'you cannot delete yourself' }])
-  await getUserById(services, id)
-  await endSessions(services, id, {}, 'user_deleted', origin)
-  const result = await services.db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
+  await getUserById(ctx, id)
+  await endSessions(ctx, id, {}, 'user_deleted', origin)
+  const result = await ctx.db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
   if (result.numDeletedRows === 0n) throw notFound('user')
-  await recordAuditEvent(services.db, services.clock, {
+  await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'user_deleted',
     userId: id,
     origin,
@@ -146,8 +146,8 @@ export async function deleteUserAsAdmin(
   })
 }
 
-export async function stats(services: Pick<Services, 'db' | 'clock'>) {
-  const { db, clock } = services
+export async function stats(ctx: Pick<Context, 'db' | 'clock'>) {
+  const { db, clock } = ctx
   const now = isoAt(clock.now())
   const dayAgo = isoAt(clock.now() - 86_400_000)
   const count = (rows: { count: string | number | bigint } | undefined) => Number(rows?.count ?? 0)

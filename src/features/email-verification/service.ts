@@ -2,7 +2,7 @@ import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit
 import { isoAt } from '../../platform/clock.ts'
 import { AppError, AuthenticationError } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../platform/mail/outbox.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 import { findUserById, type UserRow } from '../../identity/users/store.ts'
 import { verificationMail } from '../password-reset/mails.ts'
@@ -26,17 +26,17 @@ export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000
  * minted and no mail queued (the mail goes to the holder of the token just inserted, so both or
  * neither). Returns whether a mail was queued.
  */
-async function sendVerificationMail(services: Services, userId: string): Promise<boolean> {
-  const { db, clock, config, mailer } = services
+async function sendVerificationMail(ctx: Context, userId: string): Promise<boolean> {
+  const { db, clock, config, mailQueue } = ctx
   const token = newOneTimeToken()
   const expiresAt = clock.now() + config.emailVerificationTtlSeconds * 1000
-  const mail = verificationMail(mailer, token, config.emailVerificationTtlSeconds)
+  const mail = verificationMail(mailQueue, token, config.emailVerificationTtlSeconds)
   const queued = await db.transaction().execute(async (trx) => {
     await issueToken(trx, clock, 'email_verification', { userId }, token, expiresAt, LINK_MAILS_PER_ACCOUNT)
     const to = { tokenHash: hashOneTimeToken(token) }
     return enqueueMail(trx, clock, to, { purpose: 'email_verification', ...mail, expiresAt })
   })
-  if (queued) mailer.notifyQueued()
+  if (queued) mailQueue.notifyQueued()
   return queued
 }
 
@@ -47,15 +47,15 @@ async function sendVerificationMail(services: Services, userId: string): Promise
  * get the same `202`. The audit event says when no mail went out.
  */
 export async function requestEmailVerification(
-  services: Services,
+  ctx: Context,
   userId: string,
   origin: RequestOrigin,
 ): Promise<void> {
-  const user = await findUserById(services.db, userId)
+  const user = await findUserById(ctx.db, userId)
   if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   if (user.email_verified === 1) return
-  const mailed = await sendVerificationMail(services, user.id)
-  await recordAuditEvent(services.db, services.clock, {
+  const mailed = await sendVerificationMail(ctx, user.id)
+  await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'email_verification_requested',
     userId: user.id,
     origin,
@@ -71,8 +71,8 @@ const BUDGET_SPENT = { mailed: false, reason: 'budget_spent' }
  * the address the link was mailed to: if the account's address has changed since, the link proves
  * nothing about the new one and is refused. Other outstanding verification links are voided.
  */
-export async function verifyEmail(services: Services, token: string, origin: RequestOrigin): Promise<void> {
-  const { db, clock } = services
+export async function verifyEmail(ctx: Context, token: string, origin: RequestOrigin): Promise<void> {
+  const { db, clock } = ctx
   const userId = await db.transaction().execute(async (trx) => {
     const used = await consumeToken(trx, clock, 'email_verification', token)
     if (!used) return undefined
@@ -97,12 +97,12 @@ export async function verifyEmail(services: Services, token: string, origin: Req
  * user cannot log in to ask for a link, the refusal mails one (at most every 5 minutes).
  */
 export async function refuseUnverifiedLogin(
-  services: Services,
+  ctx: Context,
   user: UserRow,
   attemptedUsername: string,
   origin: RequestOrigin,
 ): Promise<never> {
-  const { db, clock, metrics } = services
+  const { db, clock, metrics } = ctx
   metrics.loginFailed()
   await recordAuditEvent(db, clock, {
     type: 'login_failed',
@@ -112,7 +112,7 @@ export async function refuseUnverifiedLogin(
   })
   const last = await lastIssuedAt(db, user.id, 'email_verification')
   if (last === undefined || clock.now() - last >= LOGIN_RESEND_INTERVAL_MS) {
-    const mailed = await sendVerificationMail(services, user.id)
+    const mailed = await sendVerificationMail(ctx, user.id)
     await recordAuditEvent(db, clock, {
       type: 'email_verification_requested',
       userId: user.id,

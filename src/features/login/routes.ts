@@ -5,7 +5,7 @@ import { OAuthError } from '../../platform/http/error-handler.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
 import { sendsForm } from '../../platform/http/validation.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { refreshCookieOf, refreshesWithCookie, setRefreshCookie } from '../../identity/sessions/cookie.ts'
 import { invalidRefreshToken } from '../../identity/sessions/sessions.ts'
 import { UserRef } from '../../identity/users/schemas.ts'
@@ -27,15 +27,15 @@ function sendTokens(reply: FastifyReply, tokens: TokenResponse, withCookie: bool
   return tokens
 }
 
-export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function authRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   // The contract's "Browser requests": what a browser authenticates on its own is refused cross-site.
-  const refuseCrossSite = crossSiteGuard(services.config)
+  const refuseCrossSite = crossSiteGuard(ctx.config)
   return async (app) => {
     app.post(
       '/auth/signup',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: services.limits.byAddress('signup'),
+        onRequest: ctx.limits.byAddress('signup'),
         schema: {
           tags: ['auth'],
           summary: 'Create an account',
@@ -46,7 +46,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
           },
         },
       },
-      async (request, reply) => reply.code(201).send(await signup(services, request.body, originOf(request))),
+      async (request, reply) => reply.code(201).send(await signup(ctx, request.body, originOf(request))),
     )
 
     app.post(
@@ -54,7 +54,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
         // Counted first: a refused cross-site form spends the address's budget like any attempt.
-        onRequest: [services.limits.byAddress('login'), refuseCrossSite(sendsForm)],
+        onRequest: [ctx.limits.byAddress('login'), refuseCrossSite(sendsForm)],
         config: { bodyTypes: ['json', 'form'] },
         schema: {
           tags: ['auth'],
@@ -80,7 +80,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) =>
-        sendTokens(reply, await loginWithPassword(services, request.body, originOf(request)), true),
+        sendTokens(reply, await loginWithPassword(ctx, request.body, originOf(request)), true),
     )
 
     app.post(
@@ -117,7 +117,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const presented = request.body.refresh_token ?? refreshCookieOf(request)
         if (presented === undefined) throw invalidRefreshToken()
-        return sendTokens(reply, await refreshWithToken(services, presented, originOf(request)), true)
+        return sendTokens(reply, await refreshWithToken(ctx, presented, originOf(request)), true)
       },
     )
 
@@ -126,7 +126,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
         // The grant is only known once the body is parsed: every request counts as a login attempt.
-        onRequest: services.limits.byAddress('login'),
+        onRequest: ctx.limits.byAddress('login'),
         config: { bodyTypes: ['form'], oauthErrors: true },
         schema: {
           tags: ['auth'],
@@ -152,17 +152,13 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
             throw new OAuthError('invalid_request', 'The password grant needs username and password.')
           }
           const credentials = { username: body.username, password: body.password, scope: body.scope }
-          return sendTokens(reply, await loginWithPassword(services, credentials, originOf(request)), false)
+          return sendTokens(reply, await loginWithPassword(ctx, credentials, originOf(request)), false)
         }
         if (body.grant_type === 'refresh_token') {
           if (body.refresh_token === undefined) {
             throw new OAuthError('invalid_request', 'The refresh_token grant needs refresh_token.')
           }
-          return sendTokens(
-            reply,
-            await refreshWithToken(services, body.refresh_token, originOf(request)),
-            false,
-          )
+          return sendTokens(reply, await refreshWithToken(ctx, body.refresh_token, originOf(request)), false)
         }
         throw new OAuthError('unsupported_grant_type', `The grant type is not supported.`)
       },

@@ -8,11 +8,11 @@ import {
   errorResponses,
 } from '../../platform/http/schemas.ts'
 import { originOf } from '../../platform/http/request-context.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { UpdateMeBody, UserRef } from '../../identity/users/schemas.ts'
 import { getUser, updateProfile } from '../../identity/users/accounts.ts'
 
-export function userRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
+export function userRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/me',
@@ -25,7 +25,7 @@ export function userRoutes(services: Services, guards: Guards): FastifyPluginAsy
           response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS) },
         },
       },
-      async (request) => getUser(services, principalOf(request).userId),
+      async (request) => getUser(ctx, principalOf(request).userId),
     )
 
     app.patch(
@@ -41,8 +41,7 @@ export function userRoutes(services: Services, guards: Guards): FastifyPluginAsy
           response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'ACCOUNT_EXISTS') },
         },
       },
-      async (request) =>
-        updateProfile(services, principalOf(request).userId, request.body, originOf(request)),
+      async (request) => updateProfile(ctx, principalOf(request).userId, request.body, originOf(request)),
     )
   }
 }

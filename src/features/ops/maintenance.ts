@@ -3,7 +3,7 @@ import { pruneAuditEvents } from '../../identity/audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { pruneMailOutbox } from '../../platform/mail/outbox.ts'
 import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { eraseReplayableSuccessors } from '../../identity/sessions/sessions.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
@@ -16,8 +16,8 @@ export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
  * not logged in from for 30 days. It also erases rotated refresh tokens' successors kept sealed
  * for replays once the grace window is over.
  */
-export async function runMaintenance(services: Services): Promise<Record<string, number>> {
-  const { db, clock, config, revocations } = services
+export async function runMaintenance(ctx: Context): Promise<Record<string, number>> {
+  const { db, clock, config, revocations } = ctx
   const auditEvents = await pruneAuditEvents(db, clock, config.auditRetentionSeconds)
   const revocationRecords = await revocations.pruneRecords()
   const sessions = await db
@@ -27,7 +27,7 @@ export async function runMaintenance(services: Services): Promise<Record<string,
   const oneTimeTokens = await pruneOneTimeTokens(db, clock)
   const mails = await pruneMailOutbox(db, clock)
   const loginPlaces = await pruneLoginPlaces(db, clock)
-  const replayableSuccessors = await eraseReplayableSuccessors(services)
+  const replayableSuccessors = await eraseReplayableSuccessors(ctx)
   return {
     auditEvents,
     revocationRecords,
@@ -40,11 +40,11 @@ export async function runMaintenance(services: Services): Promise<Record<string,
 }
 
 /** Runs maintenance now and then hourly; every instance may run it, the deletes are idempotent. */
-export function startMaintenance(services: Services): () => void {
+export function startMaintenance(ctx: Context): () => void {
   const run = () => {
-    runMaintenance(services).then(
-      (deleted) => services.logger.info({ deleted }, 'maintenance done'),
-      (error: unknown) => services.logger.warn({ err: error }, 'maintenance failed'),
+    runMaintenance(ctx).then(
+      (deleted) => ctx.logger.info({ deleted }, 'maintenance done'),
+      (error: unknown) => ctx.logger.warn({ err: error }, 'maintenance failed'),
     )
   }
   run()

@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { requireSecretBearer } from '../../identity/guard/guard.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { errorResponses } from '../../platform/http/schemas.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { pingDatabase } from '../../platform/storage/database.ts'
 
 const READY_TIMEOUT_MS = 2000
@@ -20,7 +20,7 @@ async function withTimeout(check: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function operationsRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',
@@ -50,9 +50,9 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
         },
       },
       async () => {
-        const { redis } = services
-        const checks: [string, () => Promise<void>][] = [['database', () => pingDatabase(services.db)]]
-        if (redis) checks.push(['redis', () => redis.ping()])
+        const { revocationChannel } = ctx
+        const checks: [string, () => Promise<void>][] = [['database', () => pingDatabase(ctx.db)]]
+        if (revocationChannel) checks.push(['redis', () => revocationChannel.ping()])
         const results = await Promise.allSettled(
           checks.map(([, check]) => withTimeout(check(), READY_TIMEOUT_MS)),
         )
@@ -71,7 +71,7 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
       },
     )
 
-    const { metricsToken } = services.config
+    const { metricsToken } = ctx.config
     app.get(
       '/metrics',
       {
@@ -92,8 +92,8 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
       },
       async (_request, reply) =>
         reply
-          .header('content-type', services.metrics.registry.contentType)
-          .send(await services.metrics.registry.metrics()),
+          .header('content-type', ctx.metrics.registry.contentType)
+          .send(await ctx.metrics.registry.metrics()),
     )
   }
 }

@@ -1,4 +1,4 @@
-import { PRODUCT_NAME, type Mailer } from '../../platform/mail/mailer.ts'
+import { PRODUCT_NAME, type MailQueue } from '../../platform/mail/mail-queue.ts'
 import { renderMail, type RenderedMail } from '../../platform/mail/templates.ts'
 
 /*
@@ -14,7 +14,7 @@ export interface AccountMail extends RenderedMail {
   subject: string
 }
 
-export function passwordResetMail(mailer: Mailer, token: string, ttlSeconds: number): AccountMail {
+export function passwordResetMail(mailer: MailQueue, token: string, ttlSeconds: number): AccountMail {
   return {
     subject: `Reset your ${PRODUCT_NAME} password`,
     ...renderMail({
@@ -30,7 +30,7 @@ export function passwordResetMail(mailer: Mailer, token: string, ttlSeconds: num
   }
 }
 
-export function verificationMail(mailer: Mailer, token: string, ttlSeconds: number): AccountMail {
+export function verificationMail(mailer: MailQueue, token: string, ttlSeconds: number): AccountMail {
   return {
     subject: `Confirm your email address for ${PRODUCT_NAME}`,
     ...renderMail({

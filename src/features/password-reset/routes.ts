@@ -9,7 +9,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { requestEmailVerification, verifyEmail } from '../email-verification/service.ts'
 import { changePassword, requestPasswordReset, resetPassword } from './service.ts'
 import { ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody } from './schemas.ts'
@@ -36,7 +36,7 @@ const ACCEPTED = {
  * the body is read, to a budget for the whole service (see `RateLimits`), and each account to a
  * budget of mails of each kind (`LINK_MAILS_PER_ACCOUNT`).
  */
-export function accountRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
+export function accountRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/me/password',
@@ -63,7 +63,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
         },
       },
       async (request, reply) => {
-        await changePassword(services, principalOf(request), request.body, originOf(request))
+        await changePassword(ctx, principalOf(request), request.body, originOf(request))
         return reply.code(204).send(null)
       },
     )
@@ -72,7 +72,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
       '/auth/password/forgot',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: services.limits.byAddress('mail'),
+        onRequest: ctx.limits.byAddress('mail'),
         schema: {
           tags: ['account'],
           summary: 'Mail a password-reset link',
@@ -87,7 +87,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
         },
       },
       async (request, reply) => {
-        await requestPasswordReset(services, request.body.email, originOf(request))
+        await requestPasswordReset(ctx, request.body.email, originOf(request))
         return reply.code(202).send(undefined)
       },
     )
@@ -109,7 +109,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
         },
       },
       async (request, reply) => {
-        await resetPassword(services, request.body, originOf(request))
+        await resetPassword(ctx, request.body, originOf(request))
         return reply.code(204).send(null)
       },
     )
@@ -117,7 +117,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
     app.post(
       '/auth/email/verify/request',
       {
-        onRequest: [services.limits.byAddress('mail'), guards.requireAuth],
+        onRequest: [ctx.limits.byAddress('mail'), guards.requireAuth],
         schema: {
           tags: ['account'],
           summary: 'Mail a link that verifies your email address',
@@ -132,7 +132,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
         },
       },
       async (request, reply) => {
-        await requestEmailVerification(services, principalOf(request).userId, originOf(request))
+        await requestEmailVerification(ctx, principalOf(request).userId, originOf(request))
         return reply.code(202).send(undefined)
       },
     )
@@ -153,7 +153,7 @@ export function accountRoutes(services: Services, guards: Guards): FastifyPlugin
         },
       },
       async (request, reply) => {
-        await verifyEmail(services, request.body.token, originOf(request))
+        await verifyEmail(ctx, request.body.token, originOf(request))
         return reply.code(204).send(null)
       },
     )

@@ -4,7 +4,7 @@ import { isoAt } from '../../platform/clock.ts'
 import { AuthenticationError, ValidationError, type FieldProblem } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../platform/mail/outbox.ts'
 import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../../identity/limits/limits.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { endSessions } from '../../identity/sessions/sessions.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 import { findUserById } from '../../identity/users/store.ts'
@@ -30,18 +30,18 @@ import {
  * the change stays. Unused reset links die with the old password.
  */
 export async function changePassword(
-  services: Services,
+  ctx: Context,
   principal: { userId: string; sessionId: string },
   body: ChangePasswordBody,
   origin: RequestOrigin,
 ): Promise<void> {
-  const { db, clock, hasher, limits } = services
+  const { db, clock, hasher, limits } = ctx
   const user = await findUserById(db, principal.userId)
   if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   const attempt = await limits.beforePasswordChange(user.id, origin)
   const check = await hasher.verify(user.password_hash, body.current_password)
   if (check.ok) await limits.afterRightCurrentPassword(attempt, principal.sessionId)
-  else await refuseWrongCurrentPassword(services, attempt, principal.sessionId)
+  else await refuseWrongCurrentPassword(ctx, attempt, principal.sessionId)
   const problems: FieldProblem[] = [
     ...(check.ok ? [] : [{ field: 'current_password', message: 'is not the current password' }]),
     ...passwordProblems(body.new_password, user, 'new_password'),
@@ -56,13 +56,7 @@ export async function changePassword(
       .execute()
     await voidTokens(trx, clock, user.id, 'password_reset')
   })
-  const ended = await endSessions(
-    services,
-    user.id,
-    { except: principal.sessionId },
-    'password_changed',
-    origin,
-  )
+  const ended = await endSessions(ctx, user.id, { except: principal.sessionId }, 'password_changed', origin)
   await recordAuditEvent(db, clock, {
     type: 'password_changed',
     userId: user.id,
@@ -77,11 +71,11 @@ export async function changePassword(
  * session ends that session, so the guesser needs the password to log in again.
  */
 async function refuseWrongCurrentPassword(
-  services: Services,
+  ctx: Context,
   attempt: PasswordAttempt,
   sessionId: string,
 ): Promise<void> {
-  const { db, clock, limits } = services
+  const { db, clock, limits } = ctx
   const wrong = await limits.afterWrongCurrentPassword(attempt, sessionId)
   await recordAuditEvent(db, clock, {
     type: 'password_change_failed',
@@ -90,7 +84,7 @@ async function refuseWrongCurrentPassword(
     data: { reason: 'wrong_current_password', wrong_in_a_row: wrong },
   })
   if (wrong >= END_SESSION_AFTER_WRONG_PASSWORDS && attempt.userId !== null) {
-    await endSessions(services, attempt.userId, { only: [sessionId] }, 'password_guessing', attempt.origin)
+    await endSessions(ctx, attempt.userId, { only: [sessionId] }, 'password_guessing', attempt.origin)
   }
 }
 
@@ -103,14 +97,14 @@ async function refuseWrongCurrentPassword(
  * request.
  */
 export async function requestPasswordReset(
-  services: Services,
+  ctx: Context,
   email: string,
   origin: RequestOrigin,
 ): Promise<void> {
-  const { db, clock, config, mailer } = services
+  const { db, clock, config, mailQueue } = ctx
   const token = newOneTimeToken()
   const expiresAt = clock.now() + config.passwordResetTtlSeconds * 1000
-  const mail = passwordResetMail(mailer, token, config.passwordResetTtlSeconds)
+  const mail = passwordResetMail(mailQueue, token, config.passwordResetTtlSeconds)
   const userId = await db.transaction().execute(async (trx) => {
     const holder = await issueToken(
       trx,
@@ -133,7 +127,7 @@ export async function requestPasswordReset(
     // repeated probing and mail bombing show in the audit log.
     data: userId === undefined ? { email: email.trim().slice(0, 254) } : {},
   })
-  mailer.notifyQueued()
+  mailQueue.notifyQueued()
 }
 
 /**
@@ -143,11 +137,11 @@ export async function requestPasswordReset(
  * ends. Receiving the mail proves the address, so it counts as verified too.
  */
 export async function resetPassword(
-  services: Services,
+  ctx: Context,
   body: ResetPasswordBody,
   origin: RequestOrigin,
 ): Promise<void> {
-  const { db, clock, hasher } = services
+  const { db, clock, hasher } = ctx
   const holder = await peekToken(db, clock, 'password_reset', body.token)
   const user = holder && (await findUserById(db, holder.userId))
   if (!holder || !user || user.disabled === 1) throw invalidLinkToken()
@@ -171,6 +165,6 @@ export async function resetPassword(
     return true
   })
   if (!consumed) throw invalidLinkToken()
-  await endSessions(services, user.id, {}, 'password_reset', origin)
+  await endSessions(ctx, user.id, {}, 'password_reset', origin)
   await recordAuditEvent(db, clock, { type: 'password_reset', userId: user.id, origin })
 }

@@ -4,14 +4,14 @@ import { principalOf, type Guards } from '../../identity/guard/guard.ts'
 import { notFound } from '../../platform/http/errors.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import { BEARER_ERRORS, BEARER_SECURITY, errorResponses } from '../../platform/http/schemas.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { clearRefreshCookie } from '../../identity/sessions/cookie.ts'
 import { SessionIdParams, SessionView } from './schemas.ts'
 import { endSessions, listActiveSessions } from '../../identity/sessions/sessions.ts'
 
 const NO_CONTENT = { 204: Type.Null({ description: 'Done.' }) }
 
-export function sessionRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
+export function sessionRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/auth/logout',
@@ -28,7 +28,7 @@ export function sessionRoutes(services: Services, guards: Guards): FastifyPlugin
       },
       async (request, reply) => {
         const { userId, sessionId } = principalOf(request)
-        await endSessions(services, userId, { only: [sessionId] }, 'logout', originOf(request))
+        await endSessions(ctx, userId, { only: [sessionId] }, 'logout', originOf(request))
         clearRefreshCookie(reply)
         return reply.code(204).send(null)
       },
@@ -46,7 +46,7 @@ export function sessionRoutes(services: Services, guards: Guards): FastifyPlugin
         },
       },
       async (request, reply) => {
-        await endSessions(services, principalOf(request).userId, {}, 'logout_all', originOf(request))
+        await endSessions(ctx, principalOf(request).userId, {}, 'logout_all', originOf(request))
         clearRefreshCookie(reply)
         return reply.code(204).send(null)
       },
@@ -65,7 +65,7 @@ export function sessionRoutes(services: Services, guards: Guards): FastifyPlugin
       },
       async (request) => {
         const { userId, sessionId } = principalOf(request)
-        const sessions = await listActiveSessions(services, userId)
+        const sessions = await listActiveSessions(ctx, userId)
         return sessions.map((session) => ({ ...session, current: session.id === sessionId }))
       },
     )
@@ -86,7 +86,7 @@ export function sessionRoutes(services: Services, guards: Guards): FastifyPlugin
       async (request, reply) => {
         const { userId } = principalOf(request)
         const ended = await endSessions(
-          services,
+          ctx,
           userId,
           { only: [request.params.id] },
           'session_deleted',

@@ -9,15 +9,15 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { CreateTodoBody, ListTodosQuery, Todo, TodoPage, TodoParams, UpdateTodoBody } from './schemas.ts'
 import { createTodo, deleteTodo, getTodo, listTodos, updateTodo } from './service.ts'
 
 /**
  * The worked example of a resource protected by Gatehouse: each route declares the scope it needs,
- * handlers take the caller from `principalOf(request)`, and services only ever touch the caller's rows.
+ * handlers take the caller from `principalOf(request)`, and its service functions only ever touch the caller's rows.
  */
-export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsyncTypebox {
+export function todoRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
   const FORBIDDEN_OR_BEARER = errorResponses(...BEARER_ERRORS, 'FORBIDDEN')
   const common = { tags: ['todos'], security: BEARER_SECURITY }
 
@@ -39,7 +39,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
         const { all, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
         // Like every admin route, on the user's current record: a demoted admin's token still says admin.
         if (all === true) await guards.checkRole(request, 'admin', 'Listing all todos needs the admin role.')
-        return listTodos(services, all === true ? 'everyone' : { userId }, limit, cursor)
+        return listTodos(ctx, all === true ? 'everyone' : { userId }, limit, cursor)
       },
     )
 
@@ -56,7 +56,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
         },
       },
       async (request, reply) =>
-        reply.code(201).send(await createTodo(services, principalOf(request).userId, request.body)),
+        reply.code(201).send(await createTodo(ctx, principalOf(request).userId, request.body)),
     )
 
     app.get(
@@ -70,7 +70,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
           response: { 200: Todo, ...FORBIDDEN_OR_BEARER, ...errorResponses('NOT_FOUND', 'VALIDATION_ERROR') },
         },
       },
-      async (request) => getTodo(services, principalOf(request).userId, request.params.id),
+      async (request) => getTodo(ctx, principalOf(request).userId, request.params.id),
     )
 
     app.patch(
@@ -86,7 +86,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
           response: { 200: Todo, ...FORBIDDEN_OR_BEARER, ...errorResponses(...BODY_ERRORS, 'NOT_FOUND') },
         },
       },
-      async (request) => updateTodo(services, principalOf(request).userId, request.params.id, request.body),
+      async (request) => updateTodo(ctx, principalOf(request).userId, request.params.id, request.body),
     )
 
     app.delete(
@@ -105,7 +105,7 @@ export function todoRoutes(services: Services, guards: Guards): FastifyPluginAsy
         },
       },
       async (request, reply) => {
-        await deleteTodo(services, principalOf(request).userId, request.params.id)
+        await deleteTodo(ctx, principalOf(request).userId, request.params.id)
         return reply.code(204).send(null)
       },
     )

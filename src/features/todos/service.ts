@@ -3,11 +3,11 @@ import type { Selectable } from 'kysely'
 import { isoAt } from '../../platform/clock.ts'
 import { notFound } from '../../platform/http/errors.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import type { TodosTable } from '../../platform/storage/schema.ts'
 import type { CreateTodoBody, Todo, UpdateTodoBody } from './schemas.ts'
 
-type TodoServices = Pick<Services, 'db' | 'clock'>
+type TodoServices = Pick<Context, 'db' | 'clock'>
 
 /** Whose todos a call may see: one owner's, or — for an admin asking for all — everyone's. */
 export type Owner = { userId: string } | 'everyone'
@@ -23,14 +23,9 @@ function toTodo(row: Selectable<TodosTable>): Todo {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listTodos(
-  services: TodoServices,
-  owner: Owner,
-  limit: number,
-  cursor: string | undefined,
-) {
+export async function listTodos(ctx: TodoServices, owner: Owner, limit: number, cursor: string | undefined) {
   const after = decodeCursor(cursor)
-  let query = services.db.selectFrom('todos').selectAll()
+  let query = ctx.db.selectFrom('todos').selectAll()
   if (owner !== 'everyone') query = query.where('user_id', '=', owner.userId)
   if (after) {
     query = query.where((eb) =>
@@ -49,13 +44,9 @@ export async function listTodos(
   return { items: page.items.map(toTodo), next_cursor: page.next_cursor }
 }
 
-export async function createTodo(
-  services: TodoServices,
-  userId: string,
-  body: CreateTodoBody,
-): Promise<Todo> {
-  const now = isoAt(services.clock.now())
-  const row = await services.db
+export async function createTodo(ctx: TodoServices, userId: string, body: CreateTodoBody): Promise<Todo> {
+  const now = isoAt(ctx.clock.now())
+  const row = await ctx.db
     .insertInto('todos')
     .values({
       id: randomUUID(),
@@ -71,8 +62,8 @@ export async function createTodo(
 }
 
 /** Another user's todo is "not found", never "forbidden": its existence is not the caller's business. */
-export async function getTodo(services: TodoServices, userId: string, id: string): Promise<Todo> {
-  const row = await services.db
+export async function getTodo(ctx: TodoServices, userId: string, id: string): Promise<Todo> {
+  const row = await ctx.db
     .selectFrom('todos')
     .selectAll()
     .where('id', '=', id)
@@ -83,15 +74,15 @@ export async function getTodo(services: TodoServices, userId: string, id: string
 }
 
 export async function updateTodo(
-  services: TodoServices,
+  ctx: TodoServices,
   userId: string,
   id: string,
   body: UpdateTodoBody,
 ): Promise<Todo> {
-  const row = await services.db
+  const row = await ctx.db
     .updateTable('todos')
     .set({
-      updated_at: isoAt(services.clock.now()),
+      updated_at: isoAt(ctx.clock.now()),
       ...(body.title !== undefined && { title: body.title }),
       ...(body.done !== undefined && { done: body.done ? 1 : 0 }),
     })
@@ -103,8 +94,8 @@ export async function updateTodo(
   return toTodo(row)
 }
 
-export async function deleteTodo(services: TodoServices, userId: string, id: string): Promise<void> {
-  const result = await services.db
+export async function deleteTodo(ctx: TodoServices, userId: string, id: string): Promise<void> {
+  const result = await ctx.db
     .deleteFrom('todos')
     .where('id', '=', id)
     .where('user_id', '=', userId)

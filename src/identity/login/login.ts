@@ -2,7 +2,7 @@ import { refuseUnverifiedLogin } from '../../features/email-verification/service
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { AppError, invalidCredentials } from '../../platform/http/errors.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import {
   invalidRefreshToken,
   rotateRefreshToken,
@@ -15,15 +15,15 @@ import { createAccount } from '../users/accounts.ts'
 import type { SignupBody, TokenResponse } from '../tokens/schemas.ts'
 import { grantScopes, narrowScopes } from '../tokens/scopes.ts'
 
-export async function signup(services: Services, body: SignupBody, origin: RequestOrigin): Promise<User> {
-  const user = await createAccount(services, {
+export async function signup(ctx: Context, body: SignupBody, origin: RequestOrigin): Promise<User> {
+  const user = await createAccount(ctx, {
     email: body.email,
     password: body.password,
     username: body.username,
     fullName: body.full_name,
     roles: ['user'],
   })
-  await recordAuditEvent(services.db, services.clock, { type: 'signup', userId: user.id, origin })
+  await recordAuditEvent(ctx.db, ctx.clock, { type: 'signup', userId: user.id, origin })
   return user
 }
 
@@ -42,11 +42,11 @@ export interface PasswordCredentials {
  * argon2 hash is replaced with a current argon2id hash once the password is proven.
  */
 export async function loginWithPassword(
-  services: Services,
+  ctx: Context,
   credentials: PasswordCredentials,
   origin: RequestOrigin,
 ): Promise<TokenResponse> {
-  const { db, hasher, metrics, clock, limits } = services
+  const { db, hasher, metrics, clock, limits } = ctx
   const user = await findUserByLogin(db, credentials.username)
   const attempt = await limits.loginAttempt(credentials.username, user, origin)
   await limits.beforeLogin(attempt)
@@ -69,23 +69,20 @@ export async function loginWithPassword(
       ? new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
       : invalidCredentials()
   }
-  if (services.config.requireVerifiedEmail && user.email_verified === 0) {
-    await refuseUnverifiedLogin(services, user, credentials.username, origin)
+  if (ctx.config.requireVerifiedEmail && user.email_verified === 0) {
+    await refuseUnverifiedLogin(ctx, user, credentials.username, origin)
   }
   await limits.afterLoginSuccess(attempt)
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
     await updateUser(db, user.id, { passwordHash }, isoAt(clock.now()))
-    services.logger.info(
-      { request_id: origin.requestId, user_id: user.id },
-      'password hash upgraded to argon2id',
-    )
+    ctx.logger.info({ request_id: origin.requestId, user_id: user.id }, 'password hash upgraded to argon2id')
   }
   const roles = JSON.parse(user.roles) as string[]
   const session = await startSession(
-    services,
+    ctx,
     user.id,
-    grantScopes(services.config.roleScopes, roles, credentials.scope),
+    grantScopes(ctx.config.roleScopes, roles, credentials.scope),
     origin,
   )
   metrics.loginSucceeded()
@@ -95,7 +92,7 @@ export async function loginWithPassword(
     origin,
     data: { session_id: session.sessionId },
   })
-  return tokenResponse(services, roles, session)
+  return tokenResponse(ctx, roles, session)
 }
 
 /**
@@ -103,24 +100,24 @@ export async function loginWithPassword(
  * a new access token with the user's current roles and the session's scope, narrowed to them.
  */
 export async function refreshWithToken(
-  services: Services,
+  ctx: Context,
   refreshToken: string,
   origin: RequestOrigin,
 ): Promise<TokenResponse> {
-  const session = await rotateRefreshToken(services, refreshToken, origin)
-  const user = await findUserById(services.db, session.userId)
+  const session = await rotateRefreshToken(ctx, refreshToken, origin)
+  const user = await findUserById(ctx.db, session.userId)
   if (!user) throw invalidRefreshToken()
   if (user.disabled === 1) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
-  return tokenResponse(services, JSON.parse(user.roles) as string[], session)
+  return tokenResponse(ctx, JSON.parse(user.roles) as string[], session)
 }
 
 async function tokenResponse(
-  services: Services,
+  ctx: Context,
   roles: string[],
   session: IssuedRefreshToken,
 ): Promise<TokenResponse> {
-  const scope = narrowScopes(services.config.roleScopes, roles, session.scope)
-  const accessToken = await services.accessTokens.issue({
+  const scope = narrowScopes(ctx.config.roleScopes, roles, session.scope)
+  const accessToken = await ctx.accessTokens.issue({
     userId: session.userId,
     sessionId: session.sessionId,
     roles,
@@ -129,7 +126,7 @@ async function tokenResponse(
   return {
     access_token: accessToken,
     token_type: 'bearer',
-    expires_in: services.accessTokens.ttlSeconds,
+    expires_in: ctx.accessTokens.ttlSeconds,
     refresh_token: session.refreshToken,
     refresh_expires_in: session.refreshExpiresInSeconds,
     scope,

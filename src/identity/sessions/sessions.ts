@@ -3,14 +3,14 @@ import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { SealedSecretError } from '../../platform/crypto/secrets.ts'
 import { AppError } from '../../platform/http/errors.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from '../../platform/crypto/opaque-tokens.ts'
 import type { Revocation } from './revocations.ts'
 
 type SessionServices = Pick<
-  Services,
+  Context,
   'db' | 'clock' | 'config' | 'revocations' | 'limits' | 'refreshSuccessorKey'
 >
 
@@ -110,12 +110,12 @@ const touchSession = preparedQuery((db, { id, last_used_at }: { id: string; last
  * Both rows are written in one transaction: there is never a session without a token.
  */
 export async function startSession(
-  services: SessionServices,
+  ctx: SessionServices,
   userId: string,
   scope: string,
   origin: RequestOrigin,
 ): Promise<IssuedRefreshToken> {
-  const { db, clock, config } = services
+  const { db, clock, config } = ctx
   const now = clock.now()
   const sessionId = randomUUID()
   const sessionExpiresAt = now + config.sessionLifetimeSeconds * 1000
@@ -159,11 +159,11 @@ interface Rotation {
  *  - later, is taken as theft: the whole session ends, every refresh and access token with it.
  */
 export async function rotateRefreshToken(
-  services: SessionServices,
+  ctx: SessionServices,
   presented: string,
   origin: RequestOrigin,
 ): Promise<IssuedRefreshToken> {
-  const { db, clock } = services
+  const { db, clock } = ctx
   const now = clock.now()
   const [current] = (await selectRefreshToken(db, { token_hash: hashRefreshToken(presented) })).rows
   if (
@@ -174,7 +174,7 @@ export async function rotateRefreshToken(
   ) {
     throw invalidRefreshToken()
   }
-  await services.limits.refresh(current.session_id)
+  await ctx.limits.refresh(current.session_id)
   const issued = (token: string, expiresAt: number): IssuedRefreshToken => ({
     userId: current.user_id,
     sessionId: current.session_id,
@@ -184,17 +184,17 @@ export async function rotateRefreshToken(
   })
 
   if (current.rotated_at === null) {
-    const successor = await rotate(services, current, now)
+    const successor = await rotate(ctx, current, now)
     if (successor) return issued(successor.token, successor.expiresAt)
   }
   // Rotated by another request, before ours or just now while we raced it: its transaction has
   // committed once our compare-and-swap failed, so its successor can be read.
   const [rotation] =
     current.rotated_at === null ? (await selectRotation(db, { id: current.id })).rows : [current]
-  const replayed = rotation && replayedSuccessor(services, current.id, rotation, now)
+  const replayed = rotation && replayedSuccessor(ctx, current.id, rotation, now)
   if (replayed) return issued(replayed.token, replayed.expiresAt)
 
-  await endSessions(services, current.user_id, { only: [current.session_id] }, 'refresh_token_reuse', origin)
+  await endSessions(ctx, current.user_id, { only: [current.session_id] }, 'refresh_token_reuse', origin)
   await db
     .updateTable('refresh_tokens')
     .set({ successor_sealed: null })
@@ -216,11 +216,11 @@ export async function rotateRefreshToken(
  * and kept sealed beside the parent for the grace window.
  */
 async function rotate(
-  services: SessionServices,
+  ctx: SessionServices,
   current: { id: string; session_id: string; session_expires_at: string },
   now: number,
 ): Promise<{ token: string; expiresAt: number } | undefined> {
-  const { db, config } = services
+  const { db, config } = ctx
   const token = newRefreshToken()
   const expiresAt = Math.min(
     now + config.refreshTokenTtlSeconds * 1000,
@@ -234,7 +234,7 @@ async function rotate(
       replaced_by: id,
       successor_sealed:
         config.refreshReuseGraceSeconds > 0
-          ? services.refreshSuccessorKey.seal(token, successorPurpose(current.id))
+          ? ctx.refreshSuccessorKey.seal(token, successorPurpose(current.id))
           : null,
     })
     if (swap.numAffectedRows !== 1n) return false
@@ -247,18 +247,16 @@ async function rotate(
 
 /** The successor a replay within the grace window gets back; nothing once the window has passed. */
 function replayedSuccessor(
-  services: SessionServices,
+  ctx: SessionServices,
   parentId: string,
   rotation: Rotation,
   now: number,
 ): { token: string; expiresAt: number } | undefined {
   const { rotated_at, successor_sealed, successor_expires_at } = rotation
   if (rotated_at === null || successor_sealed === null || successor_expires_at === null) return undefined
-  if (now - Date.parse(rotated_at) > services.config.refreshReuseGraceSeconds * 1000) return undefined
+  if (now - Date.parse(rotated_at) > ctx.config.refreshReuseGraceSeconds * 1000) return undefined
   try {
-    const token = services.refreshSuccessorKey
-      .open(successor_sealed, successorPurpose(parentId))
-      .toString('utf8')
+    const token = ctx.refreshSuccessorKey.open(successor_sealed, successorPurpose(parentId)).toString('utf8')
     return { token, expiresAt: Date.parse(successor_expires_at) }
   } catch (error) {
     if (error instanceof SealedSecretError) return undefined
@@ -275,9 +273,9 @@ const successorPurpose = (parentId: string) => `refresh_successor:${parentId}`
  * its session's at once).
  */
 export async function eraseReplayableSuccessors(
-  services: Pick<Services, 'db' | 'clock' | 'config'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'config'>,
 ): Promise<number> {
-  const { db, clock, config } = services
+  const { db, clock, config } = ctx
   const result = await db
     .updateTable('refresh_tokens')
     .set({ successor_sealed: null })
@@ -294,13 +292,13 @@ export async function eraseReplayableSuccessors(
  * session. Returns the ids of the sessions that were still live.
  */
 export async function endSessions(
-  services: Pick<Services, 'db' | 'clock' | 'revocations'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'revocations'>,
   userId: string,
   which: { only?: string[]; except?: string },
   reason: EndReason,
   origin: RequestOrigin,
 ): Promise<string[]> {
-  const { db, clock, revocations } = services
+  const { db, clock, revocations } = ctx
   if (which.only?.length === 0) return []
   const ended = await db.transaction().execute(async (trx) => {
     let query = trx
@@ -337,11 +335,11 @@ export interface ActiveSession {
 
 /** Sessions that can still be refreshed, most recently used first. */
 export async function listActiveSessions(
-  services: Pick<Services, 'db' | 'clock'>,
+  ctx: Pick<Context, 'db' | 'clock'>,
   userId: string,
 ): Promise<ActiveSession[]> {
-  const now = isoAt(services.clock.now())
-  return services.db
+  const now = isoAt(ctx.clock.now())
+  return ctx.db
     .selectFrom('sessions as s')
     .innerJoin('refresh_tokens as t', 't.session_id', 's.id')
     .select(['s.id', 's.created_at', 's.last_used_at', 's.user_agent', 's.ip'])

@@ -1,5 +1,5 @@
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import type { Revocation } from '../sessions/revocations.ts'
 import type { KeyRevocation } from './key-store.ts'
 
@@ -9,14 +9,14 @@ import type { KeyRevocation } from './key-store.ts'
  * leaves the JWKS with it. Audited as `key_revoked`.
  */
 export async function revokeSigningKey(
-  services: Pick<Services, 'db' | 'clock' | 'keys' | 'revocations'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'signingKeys' | 'revocations'>,
   kid: string,
   origin: RequestOrigin,
   by: string,
 ): Promise<KeyRevocation> {
-  const { db, clock, keys, revocations } = services
+  const { db, clock, signingKeys, revocations } = ctx
   const revocation: Revocation = { kind: 'kid', value: kid }
-  const result = await keys.revoke(kid, (trx) => revocations.persist(trx, [revocation]))
+  const result = await signingKeys.revoke(kid, (trx) => revocations.persist(trx, [revocation]))
   if (result.outcome !== 'revoked') return result
   await revocations.announce([revocation])
   await recordAuditEvent(db, clock, {

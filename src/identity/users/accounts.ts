@@ -3,7 +3,7 @@ import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { passwordProblems } from './password-policy.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { AppError, AuthenticationError, ValidationError } from '../../platform/http/errors.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { isUniqueViolation } from '../../platform/storage/database.ts'
 import { EMAIL_PROBLEM, isStorableEmail } from './login-names.ts'
 import { findUserByEmail, findUserById, insertUser, toUser, updateUser } from './store.ts'
@@ -28,7 +28,7 @@ const accountExists = (cause?: unknown) =>
  * (normalised). A taken email or username is a 409.
  */
 export async function createAccount(
-  services: Pick<Services, 'db' | 'clock' | 'hasher'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'hasher'>,
   account: NewAccount,
 ): Promise<User> {
   const problems = [
@@ -36,16 +36,16 @@ export async function createAccount(
     ...passwordProblems(account.password, account),
   ]
   if (problems.length > 0) throw new ValidationError(problems)
-  const passwordHash = await services.hasher.hash(account.password)
+  const passwordHash = await ctx.hasher.hash(account.password)
   try {
-    const row = await insertUser(services.db, {
+    const row = await insertUser(ctx.db, {
       id: randomUUID(),
       email: account.email,
       username: account.username ?? null,
       fullName: account.fullName ?? null,
       passwordHash,
       roles: account.roles,
-      now: isoAt(services.clock.now()),
+      now: isoAt(ctx.clock.now()),
     })
     return toUser(row)
   } catch (error) {
@@ -55,31 +55,31 @@ export async function createAccount(
 }
 
 /** The user behind a verified token. A deleted user's tokens stop working. */
-export async function getUser(services: Pick<Services, 'db'>, userId: string): Promise<User> {
-  const row = await findUserById(services.db, userId)
+export async function getUser(ctx: Pick<Context, 'db'>, userId: string): Promise<User> {
+  const row = await findUserById(ctx.db, userId)
   if (!row) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   return toUser(row)
 }
 
 /** Changes the caller's name or username; a new username is audited, as it is a login name. */
 export async function updateProfile(
-  services: Pick<Services, 'db' | 'clock'>,
+  ctx: Pick<Context, 'db' | 'clock'>,
   userId: string,
   changes: UpdateMeBody,
   origin: RequestOrigin,
 ): Promise<User> {
-  const before = await findUserById(services.db, userId)
+  const before = await findUserById(ctx.db, userId)
   if (!before) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
   try {
     const row = await updateUser(
-      services.db,
+      ctx.db,
       userId,
       { fullName: changes.full_name, username: changes.username },
-      isoAt(services.clock.now()),
+      isoAt(ctx.clock.now()),
     )
     if (!row) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
     if (row.username !== before.username) {
-      await recordAuditEvent(services.db, services.clock, {
+      await recordAuditEvent(ctx.db, ctx.clock, {
         type: 'profile_changed',
         userId,
         origin,
@@ -109,19 +109,19 @@ const foreignAccount = (email: string, why: string) =>
  * opens it. Anything else stops start-up, since anyone may have signed up with that address first.
  */
 export async function ensureAdmin(
-  services: Pick<Services, 'config' | 'db' | 'clock' | 'hasher' | 'logger'>,
+  ctx: Pick<Context, 'config' | 'db' | 'clock' | 'hasher' | 'logger'>,
 ): Promise<void> {
-  const admin = services.config.admin
+  const admin = ctx.config.admin
   if (!admin) return
-  const existing = await findUserByEmail(services.db, admin.email)
+  const existing = await findUserByEmail(ctx.db, admin.email)
   if (!existing) {
     try {
-      await createAccount(services, {
+      await createAccount(ctx, {
         email: admin.email,
         password: admin.password,
         roles: ['user', 'admin'],
       })
-      services.logger.info({ user_email: admin.email }, 'admin account created')
+      ctx.logger.info({ user_email: admin.email }, 'admin account created')
       return
     } catch (error) {
       if (error instanceof ValidationError) {
@@ -132,20 +132,20 @@ export async function ensureAdmin(
       // Another instance created it in the meantime; it is checked like any existing account.
     }
   }
-  const row = existing ?? (await findUserByEmail(services.db, admin.email))
+  const row = existing ?? (await findUserByEmail(ctx.db, admin.email))
   if (!row) throw new Error('ADMIN_EMAIL: the account disappeared while it was being created')
   const roles = JSON.parse(row.roles) as string[]
   if (roles.includes('admin')) return
   if (row.email.trim().toLowerCase() !== admin.email.trim().normalize('NFKC').toLowerCase())
     throw foreignAccount(admin.email, `stored as ${JSON.stringify(row.email)}`)
-  const { ok } = await services.hasher.verify(row.password_hash, admin.password)
+  const { ok } = await ctx.hasher.verify(row.password_hash, admin.password)
   if (!ok) throw foreignAccount(admin.email, 'ADMIN_PASSWORD does not open it')
-  await updateUser(services.db, row.id, { roles: [...roles, 'admin'] }, isoAt(services.clock.now()))
-  await recordAuditEvent(services.db, services.clock, {
+  await updateUser(ctx.db, row.id, { roles: [...roles, 'admin'] }, isoAt(ctx.clock.now()))
+  await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'role_changed',
     userId: row.id,
     origin: BOOTSTRAP_ORIGIN,
     data: { from: roles, to: [...roles, 'admin'], by: 'bootstrap' },
   })
-  services.logger.warn({ user_id: row.id }, 'ADMIN_EMAIL: admin role granted to an existing account')
+  ctx.logger.warn({ user_id: row.id }, 'ADMIN_EMAIL: admin role granted to an existing account')
 }

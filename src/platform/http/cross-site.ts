@@ -63,7 +63,7 @@ export type CrossSiteGuard = (
  * the request is cross-site. Declared on the route, never checked in a handler:
  *
  * ```ts
- * const refuseCrossSite = crossSiteGuard(services.config)
+ * const refuseCrossSite = crossSiteGuard(ctx.config)
  * app.post('/auth/login', { onRequest: refuseCrossSite(sendsForm) }, handler)
  * ```
  */

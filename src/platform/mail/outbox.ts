@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { isoAt, type Clock } from '../clock.ts'
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import type { Db } from '../storage/database.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 
@@ -48,7 +48,7 @@ export function retryDelayMs(attempts: number): number {
  * the transaction issued (no token issued: no mail). One `INSERT … SELECT … FROM users`: for no such
  * user it writes nothing and returns false, having done the same work — which is what lets
  * `POST /auth/password/forgot` cost the same for unknown addresses. After commit, ring
- * `mailer.notifyQueued()` so the worker delivers at once.
+ * `mailQueue.notifyQueued()` so the worker delivers at once.
  */
 export async function enqueueMail(
   db: Db,
@@ -124,15 +124,15 @@ export interface DeliveryReport {
  * recipient, the body or its link.
  */
 export async function deliverDueMail(
-  services: Pick<Services, 'db' | 'clock' | 'mailer' | 'logger'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'mailQueue' | 'logger'>,
 ): Promise<DeliveryReport> {
   const report: DeliveryReport = { sent: 0, retrying: 0, failed: 0 }
-  report.failed += await giveUpExpired(services)
-  const due = await dueMail(services)
+  report.failed += await giveUpExpired(ctx)
+  const due = await dueMail(ctx)
   let next = 0
   const lane = async () => {
     for (let candidate = due[next++]; candidate; candidate = due[next++])
-      await deliverOne(services, candidate, report)
+      await deliverOne(ctx, candidate, report)
   }
   await Promise.all(Array.from({ length: Math.min(MAIL_DELIVERY_CONCURRENCY, due.length) }, lane))
   return report
@@ -144,8 +144,8 @@ interface DueMail {
 }
 
 /** Up to a batch of due mail: first attempts, then retries, each in the order they fell due. */
-async function dueMail(services: Pick<Services, 'db' | 'clock'>): Promise<DueMail[]> {
-  const { db, clock } = services
+async function dueMail(ctx: Pick<Context, 'db' | 'clock'>): Promise<DueMail[]> {
+  const { db, clock } = ctx
   const now = isoAt(clock.now())
   const query = (firstAttempt: boolean, limit: number) =>
     db
@@ -162,11 +162,11 @@ async function dueMail(services: Pick<Services, 'db' | 'clock'>): Promise<DueMai
 }
 
 async function deliverOne(
-  services: Pick<Services, 'db' | 'clock' | 'mailer' | 'logger'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'mailQueue' | 'logger'>,
   candidate: DueMail,
   report: DeliveryReport,
 ): Promise<void> {
-  const { db, clock, mailer, logger } = services
+  const { db, clock, mailQueue, logger } = ctx
   const mail = await db
     .updateTable('mail_outbox')
     .set({
@@ -180,9 +180,9 @@ async function deliverOne(
     .executeTakeFirst()
   if (!mail) return // another worker claimed it first
   try {
-    await mailer.transport.send({
-      messageId: `<${mail.id}@${mailer.fromDomain}>`,
-      from: mailer.from,
+    await mailQueue.transport.send({
+      messageId: `<${mail.id}@${mailQueue.fromDomain}>`,
+      from: mailQueue.from,
       to: mail.recipient,
       subject: mail.subject,
       text: mail.text_body ?? '',
@@ -225,8 +225,8 @@ async function deliverOne(
 }
 
 /** Mails whose link has expired are not worth sending any more. */
-async function giveUpExpired(services: Pick<Services, 'db' | 'clock' | 'logger'>): Promise<number> {
-  const result = await services.db
+async function giveUpExpired(ctx: Pick<Context, 'db' | 'clock' | 'logger'>): Promise<number> {
+  const result = await ctx.db
     .updateTable('mail_outbox')
     .set({
       status: 'failed',
@@ -235,10 +235,10 @@ async function giveUpExpired(services: Pick<Services, 'db' | 'clock' | 'logger'>
       html_body: null,
     })
     .where('status', '=', 'pending')
-    .where('expires_at', '<=', isoAt(services.clock.now()))
+    .where('expires_at', '<=', isoAt(ctx.clock.now()))
     .executeTakeFirst()
   const count = Number(result.numUpdatedRows)
-  if (count > 0) services.logger.warn({ mails: count }, 'mail expired before it could be delivered')
+  if (count > 0) ctx.logger.warn({ mails: count }, 'mail expired before it could be delivered')
   return count
 }
 

@@ -1,4 +1,4 @@
-import type { Services } from '../../compose.ts'
+import type { Context } from '../../compose.ts'
 import { deliverDueMail } from './outbox.ts'
 
 /** How often the worker looks for due mail (retries, and mail queued by other instances). */
@@ -13,7 +13,7 @@ export const MAIL_POLL_INTERVAL_MS = 10 * 1000
  * can be closed after it.
  */
 export function startMailWorker(
-  services: Pick<Services, 'db' | 'clock' | 'mailer' | 'logger'>,
+  ctx: Pick<Context, 'db' | 'clock' | 'mailQueue' | 'logger'>,
   intervalMs = MAIL_POLL_INTERVAL_MS,
 ): () => Promise<void> {
   let running: Promise<void> | undefined
@@ -26,10 +26,10 @@ export function startMailWorker(
       again = true
       return
     }
-    running = deliverDueMail(services)
+    running = deliverDueMail(ctx)
       .then(
         () => undefined,
-        (error: unknown) => services.logger.warn({ err: error }, 'mail delivery run failed'),
+        (error: unknown) => ctx.logger.warn({ err: error }, 'mail delivery run failed'),
       )
       .finally(() => {
         running = undefined
@@ -41,7 +41,7 @@ export function startMailWorker(
   }
 
   // Rung inside a request handler: start after the response is on its way, not before.
-  const unsubscribe = services.mailer.onQueued(() => setImmediate(run))
+  const unsubscribe = ctx.mailQueue.onQueued(() => setImmediate(run))
   const timer = setInterval(run, intervalMs)
   timer.unref()
   run()

@@ -85,7 +85,7 @@ async function auditPages(t: TestApp, token: string, query: string) {
 
 /** The stored events in the order the contract promises: newest first, ties broken by id, descending. */
 async function storedNewestFirst(t: TestApp, userId: string) {
-  return t.services.db
+  return t.context.db
     .selectFrom('audit_events')
     .select(['id', 'at'])
     .where('user_id', '=', userId)
@@ -372,7 +372,7 @@ await describeOnDatabases(
   'pruneAuditEvents (AUDIT_RETENTION)',
   (ctx) => {
     it('deletes the events older than the retention and keeps the newer ones', async () => {
-      const { db, config } = ctx().services
+      const { db, config } = ctx().context
       const retention = config.auditRetentionSeconds
       assert.equal(retention, 30 * DAY, 'AUDIT_RETENTION=30d')
       const now = ctx().clock.now()

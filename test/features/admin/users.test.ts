@@ -85,10 +85,10 @@ const deleteUser = (t: TestApp, token: string, id: string, requestId?: string) =
   })
 
 const storedUser = (t: TestApp, id: string) =>
-  t.services.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  t.context.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 
 const auditOf = (t: TestApp, userId: string) =>
-  t.services.db
+  t.context.db
     .selectFrom('audit_events')
     .selectAll()
     .where('user_id', '=', userId)
@@ -336,7 +336,7 @@ await describeOnDatabases(
     it('grants no scope for an inherited name found among the stored roles', async () => {
       const { user, email, password } = await signupAndLogin(ctx().app)
       await ctx()
-        .services.db.updateTable('users')
+        .context.db.updateTable('users')
         .set({ roles: JSON.stringify(['user', 'constructor', '__proto__', 'hasOwnProperty']) })
         .where('id', '=', user.id)
         .execute()
@@ -392,7 +392,7 @@ await describeOnDatabases(
       assert.equal((await me(ctx(), bystander.tokens.access_token)).statusCode, 200)
 
       const live = await ctx()
-        .services.db.selectFrom('sessions')
+        .context.db.selectFrom('sessions')
         .select('id')
         .where('user_id', '=', user.id)
         .where('revoked_at', 'is', null)
@@ -470,7 +470,7 @@ await describeOnDatabases(
       assertError(await refresh(ctx(), tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
       assertError(await loginResponse(ctx(), email, password), 401, 'INVALID_CREDENTIALS')
 
-      const { db } = ctx().services
+      const { db } = ctx().context
       assert.equal(await storedUser(ctx(), user.id), undefined)
       assert.deepEqual(await db.selectFrom('todos').select('id').where('user_id', '=', user.id).execute(), [])
       assert.deepEqual(
@@ -530,7 +530,7 @@ await describeOnDatabases(
     }
 
     const countAudit = async (t: TestApp) =>
-      (await t.services.db.selectFrom('audit_events').select('id').execute()).length
+      (await t.context.db.selectFrom('audit_events').select('id').execute()).length
 
     it('answers an admin whose token was asked for without the admin scope with 403 on every admin route', async () => {
       const narrow = await ctx().app.inject({
@@ -575,7 +575,7 @@ await describeOnDatabases(
 
     it('answers 403 to an admin demoted in the database whose token still says admin', async () => {
       const { user, email, password } = await signupAndLogin(ctx().app)
-      const { db } = ctx().services
+      const { db } = ctx().context
       await db
         .updateTable('users')
         .set({ roles: JSON.stringify(['user', 'admin']) })

@@ -17,7 +17,7 @@ const formLogin = (t: TestApp, fields: Record<string, string>, headers: Headers 
   })
 
 async function sessionCount(t: TestApp, userId: string): Promise<number> {
-  const rows = await t.services.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()
+  const rows = await t.context.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()
   return rows.length
 }
 
@@ -122,7 +122,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
       payload: { username: email, password: STRONG_PASSWORD },
     })
     const { access_token: token, refresh_token: refresh } = response.json()
-    const { db } = ctx().services
+    const { db } = ctx().context
     const session = await db
       .selectFrom('sessions')
       .selectAll()
@@ -171,7 +171,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('refuses a disabled account with 403 ACCOUNT_DISABLED only after the right password', async () => {
     const email = uniqueEmail()
     const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
-    await ctx().services.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
+    await ctx().context.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
     const right = await login({ username: email, password: STRONG_PASSWORD })
     assert.equal(right.statusCode, 403)
     assert.equal(right.json().error.code, 'ACCOUNT_DISABLED')
@@ -186,7 +186,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
       const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
       // What passlib's CryptContext(schemes=["bcrypt"]) in the FastAPI tutorials stores for "secret".
       const legacy = (await bcrypt.hash('secret', 4)).replace(/^\$2b\$/, prefix)
-      const { db } = ctx().services
+      const { db } = ctx().context
       await db.updateTable('users').set({ password_hash: legacy }).where('id', '=', user.id).execute()
       assert.equal((await login({ username: email, password: 'wrong' })).statusCode, 401)
       const stillLegacy = await db
@@ -301,7 +301,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('counts successes and failures in /metrics', async () => {
     const email = uniqueEmail()
     await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const before = await ctx().services.metrics.registry.getSingleMetricAsString('gatehouse_logins_total')
+    const before = await ctx().context.metrics.registry.getSingleMetricAsString('gatehouse_logins_total')
     await login({ username: email, password: STRONG_PASSWORD })
     await login({ username: email, password: 'nope nope nope' })
     const metrics = (await ctx().app.inject({ method: 'GET', url: '/metrics' })).body

@@ -60,7 +60,7 @@ await describeOnDatabases('GET /me', (ctx) => {
 
   it('stops accepting the tokens of a deleted user', async () => {
     const { user, authorization } = await signupAndLogin(ctx().app)
-    await ctx().services.db.deleteFrom('users').where('id', '=', user.id).execute()
+    await ctx().context.db.deleteFrom('users').where('id', '=', user.id).execute()
     const response = await ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
     assert.equal(response.statusCode, 401)
     assert.equal(response.json().error.code, 'INVALID_TOKEN')
@@ -97,7 +97,7 @@ await describeOnDatabases('PATCH /me', (ctx) => {
     assert.equal(response.headers['x-request-id'], 'rename-me-1', 'the client id is echoed')
     await patch(authorization, { full_name: 'Only the name' })
     const events = await ctx()
-      .services.db.selectFrom('audit_events')
+      .context.db.selectFrom('audit_events')
       .selectAll()
       .where('user_id', '=', user.id)
       .where('type', '=', 'profile_changed')

@@ -7,7 +7,7 @@ await describeOnDatabases(
   'Maintenance',
   (ctx) => {
     it('deletes audit events past AUDIT_RETENTION, spent revocation records and sessions past their end', async () => {
-      const { db } = ctx().services
+      const { db } = ctx().context
       const old = await signupAndLogin(ctx().app)
       await ctx().app.inject({
         method: 'POST',
@@ -17,7 +17,7 @@ await describeOnDatabases(
       ctx().clock.advance(31 * 86400)
       const recent = await signupAndLogin(ctx().app)
 
-      const deleted = await runMaintenance(ctx().services)
+      const deleted = await runMaintenance(ctx().context)
       assert.ok(deleted.auditEvents! > 0)
       assert.ok(deleted.revocationRecords! > 0)
       assert.ok(deleted.sessions! > 0)

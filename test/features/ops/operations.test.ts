@@ -109,7 +109,7 @@ describe('GET /ready when the database is gone', () => {
     const database = await createTestDatabase('sqlite')
     const testApp = await startTestApp(database)
     try {
-      await testApp.services.db.destroy()
+      await testApp.context.db.destroy()
       const response = await testApp.app.inject({ method: 'GET', url: '/ready' })
       assert.equal(response.statusCode, 503)
       assert.equal(response.json().error.code, 'UNAVAILABLE')

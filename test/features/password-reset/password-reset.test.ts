@@ -60,7 +60,7 @@ await describeOnDatabases(
       assert.match(mail.parsed.text ?? '', /30 minutes/)
 
       const stored = await ctx()
-        .services.db.selectFrom('one_time_tokens')
+        .context.db.selectFrom('one_time_tokens')
         .selectAll()
         .where('user_id', '=', user.id)
         .executeTakeFirstOrThrow()
@@ -83,7 +83,7 @@ await describeOnDatabases(
         assert.ok(types.includes(type), `${type} in ${types.join(', ')}`)
       }
       const ended = await ctx()
-        .services.db.selectFrom('sessions')
+        .context.db.selectFrom('sessions')
         .select('revoked_reason')
         .where('user_id', '=', user.id)
         .where('revoked_at', 'is not', null)
@@ -92,7 +92,7 @@ await describeOnDatabases(
         ended.map((row) => row.revoked_reason),
         ['password_reset', 'password_reset'],
       )
-      const outbox = await ctx().services.db.selectFrom('mail_outbox').selectAll().execute()
+      const outbox = await ctx().context.db.selectFrom('mail_outbox').selectAll().execute()
       assert.ok(
         outbox.every((row) => row.status === 'sent' && row.text_body === null && row.html_body === null),
         'a sent mail keeps no body (it carried the token)',
@@ -126,7 +126,7 @@ await describeOnDatabases(
       await smtp.next((m) => m.envelopeTo.includes(email.toLowerCase()))
       assert.equal(smtp.to(unknown).length, 0)
       const row = await ctx()
-        .services.db.selectFrom('audit_events')
+        .context.db.selectFrom('audit_events')
         .select(['user_id', 'data'])
         .where('type', '=', 'password_reset_requested')
         .where('user_id', 'is', null)
@@ -137,7 +137,7 @@ await describeOnDatabases(
 
     it('mails nothing for a disabled account, and answers the same', async () => {
       const { email, user } = await signupAndLogin(ctx().app)
-      await ctx().services.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
+      await ctx().context.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
       assert.equal((await forgot(ctx(), email)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 0)
       assert.equal(smtp.to(email).length, 0)

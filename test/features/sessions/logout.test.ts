@@ -31,7 +31,7 @@ async function loginAgain(
 }
 
 async function auditEvents(t: TestApp, userId: string) {
-  return t.services.db
+  return t.context.db
     .selectFrom('audit_events')
     .selectAll()
     .where('user_id', '=', userId)

@@ -27,7 +27,7 @@ const me = (t: TestApp, accessToken: string) =>
 
 /** When the refresh token was rotated (used); null while it is unused. */
 async function rotatedAt(t: TestApp, refreshToken: string): Promise<unknown> {
-  const row = await t.services.db
+  const row = await t.context.db
     .selectFrom('refresh_tokens')
     .select('rotated_at')
     .where('token_hash', '=', hashRefreshToken(refreshToken))
@@ -36,7 +36,7 @@ async function rotatedAt(t: TestApp, refreshToken: string): Promise<unknown> {
 }
 
 async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
-  const rows = await t.services.db
+  const rows = await t.context.db
     .selectFrom('audit_events')
     .select('type')
     .where('user_id', '=', userId)
@@ -188,7 +188,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   it('stores only the hash of the new refresh token, and retires the old one', async () => {
     const { tokens } = await signupAndLogin(ctx().app)
     const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
-    const { db } = ctx().services
+    const { db } = ctx().context
     const rows = await db
       .selectFrom('refresh_tokens')
       .selectAll()
@@ -246,7 +246,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
       assert.equal((await me(ctx(), next.access_token)).statusCode, 200)
     }
     const tokensOfSession = await ctx()
-      .services.db.selectFrom('refresh_tokens')
+      .context.db.selectFrom('refresh_tokens')
       .select('id')
       .where('session_id', '=', String(decodeJwt(tokens.access_token).sid))
       .execute()
@@ -275,7 +275,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     const parent = () =>
       ctx()
-        .services.db.selectFrom('refresh_tokens')
+        .context.db.selectFrom('refresh_tokens')
         .select('successor_sealed')
         .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
         .executeTakeFirstOrThrow()
@@ -283,10 +283,10 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.ok(sealed !== null && sealed.startsWith('v1.'), 'kept sealed during the window')
     assert.ok(!sealed.includes(next.refresh_token))
     ctx().clock.advance(10)
-    await runMaintenance(ctx().services)
+    await runMaintenance(ctx().context)
     assert.notEqual((await parent()).successor_sealed, null, 'the window is still open')
     ctx().clock.advance(1)
-    const erased = await runMaintenance(ctx().services)
+    const erased = await runMaintenance(ctx().context)
     assert.ok(erased.replayableSuccessors! >= 1)
     assert.equal((await parent()).successor_sealed, null)
     assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 200, 'the successor itself lives on')
@@ -306,7 +306,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401)
     assert.ok((await auditTypes(ctx(), user.id)).includes('refresh_reuse_detected'))
     const sealed = await ctx()
-      .services.db.selectFrom('refresh_tokens')
+      .context.db.selectFrom('refresh_tokens')
       .select('successor_sealed')
       .where('session_id', '=', String(decodeJwt(tokens.access_token).sid))
       .execute()
@@ -354,7 +354,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
     const successors = new Set(responses.map((r) => r.json<Tokens>().refresh_token))
     assert.equal(successors.size, 1, 'every presenter got the same token')
-    const { db } = ctx().services
+    const { db } = ctx().context
     const sid = String(decodeJwt(tokens.access_token).sid)
     const rows = await db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', sid).execute()
     assert.equal(rows.length, 2, 'the login token and one successor')
@@ -466,7 +466,7 @@ await describeOnDatabases(
       const { tokens } = await signupAndLogin(ctx().app)
       const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
       const kept = await ctx()
-        .services.db.selectFrom('refresh_tokens')
+        .context.db.selectFrom('refresh_tokens')
         .select('successor_sealed')
         .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
         .executeTakeFirstOrThrow()

@@ -39,7 +39,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
     const email = uniqueEmail()
     await signup({ email, password: STRONG_PASSWORD })
     const row = await ctx()
-      .services.db.selectFrom('users')
+      .context.db.selectFrom('users')
       .select('password_hash')
       .where('email', '=', email)
       .executeTakeFirstOrThrow()

@@ -53,10 +53,10 @@ const listTodos = (t: TestApp, token: string, query = '') =>
 
 /** The todo row as stored, whoever owns it. */
 const storedTodo = (t: TestApp, id: string) =>
-  t.services.db.selectFrom('todos').selectAll().where('id', '=', id).executeTakeFirst()
+  t.context.db.selectFrom('todos').selectAll().where('id', '=', id).executeTakeFirst()
 
 async function countTodosOf(t: TestApp, userId: string): Promise<number> {
-  const rows = await t.services.db.selectFrom('todos').select('id').where('user_id', '=', userId).execute()
+  const rows = await t.context.db.selectFrom('todos').select('id').where('user_id', '=', userId).execute()
   return rows.length
 }
 
@@ -173,9 +173,9 @@ await describeOnDatabases('POST /todos', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token', async () => {
-    const before = await ctx().services.db.selectFrom('todos').select('id').execute()
+    const before = await ctx().context.db.selectFrom('todos').select('id').execute()
     assertAuthRequired(await ctx().app.inject({ method: 'POST', url: '/todos', payload: { title: 'anon' } }))
-    const after = await ctx().services.db.selectFrom('todos').select('id').execute()
+    const after = await ctx().context.db.selectFrom('todos').select('id').execute()
     assert.equal(after.length, before.length)
   })
 })
@@ -385,7 +385,7 @@ await describeOnDatabases(
       const adminTodo = await createTodo(ctx(), admin, 'admin’s')
 
       const everyone = (await allPages(ctx(), admin, '?all=true&limit=100')).flat()
-      const stored = await ctx().services.db.selectFrom('todos').select('id').execute()
+      const stored = await ctx().context.db.selectFrom('todos').select('id').execute()
       assert.deepEqual(everyone.map((todo) => todo.id).sort(), stored.map((row) => row.id).sort())
       for (const todo of [aliceTodo, bobTodo, adminTodo]) {
         assert.deepEqual(
@@ -401,7 +401,7 @@ await describeOnDatabases(
 
     it('re-checks the admin role on the user’s current record for ?all=true', async () => {
       const { user, email, password } = await signupAndLogin(ctx().app)
-      const { db } = ctx().services
+      const { db } = ctx().context
       const setRoles = (roles: string[]) =>
         db
           .updateTable('users')

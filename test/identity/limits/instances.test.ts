@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, describe, it } from 'node:test'
-import { createTestDatabase, REDIS_URL, sharedServicesSkip, type TestDatabase } from '../../support/databases.ts'
+import {
+  createTestDatabase,
+  REDIS_URL,
+  sharedServicesSkip,
+  type TestDatabase,
+} from '../../support/databases.ts'
 import { uniqueEmail } from '../../support/harness.ts'
 import { cleanupProcesses, request, startGatehouse } from '../../support/process.ts'
 

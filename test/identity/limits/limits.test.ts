@@ -253,7 +253,7 @@ await describeOnDatabases(
 
 await describeOnDatabases('Failed-login throttle', (ctx) => {
   const auditOf = (t: TestApp, type: string) =>
-    t.services.db.selectFrom('audit_events').selectAll().where('type', '=', type).execute()
+    t.context.db.selectFrom('audit_events').selectAll().where('type', '=', type).execute()
 
   it('slows an account down after 5 failures in a row, doubling up to 15 minutes, and audits each block', async () => {
     const email = await newAccount(ctx())

@@ -7,7 +7,11 @@ import { updateUserAsAdmin } from '../../../src/features/admin/service.ts'
 import { systemClock } from '../../../src/platform/clock.ts'
 import { loadConfig } from '../../../src/platform/config/config.ts'
 import { RedisRevocationChannel } from '../../../src/identity/sessions/revocation-channel.ts'
-import { RECONCILE_INTERVAL_MS, Revocations, type Revocation } from '../../../src/identity/sessions/revocations.ts'
+import {
+  RECONCILE_INTERVAL_MS,
+  Revocations,
+  type Revocation,
+} from '../../../src/identity/sessions/revocations.ts'
 import { openDatabase } from '../../../src/platform/storage/database.ts'
 import { migrateToLatest } from '../../../src/platform/storage/migrations/index.ts'
 import { createTestDatabase, databaseKinds, REDIS_URL, sharedServicesSkip } from '../../support/databases.ts'
@@ -44,7 +48,7 @@ await describeOnDatabases('Revocations made by another process', (ctx) => {
     const cli = await startAnotherInstance(ctx())
     try {
       await updateUserAsAdmin(
-        cli.services,
+        cli.context,
         'cli',
         user.id,
         { disabled: true },
@@ -68,14 +72,14 @@ await describeOnDatabases('Revocations made by another process', (ctx) => {
     const writer = await startAnotherInstance(ctx())
     try {
       const ids = Array.from({ length: 2500 }, () => randomUUID())
-      await writer.services.db
+      await writer.context.db
         .transaction()
-        .execute((trx) => writer.services.revocations.persist(trx, ids.map(sid)))
-      await ctx().services.revocations.reconcile()
+        .execute((trx) => writer.context.revocations.persist(trx, ids.map(sid)))
+      await ctx().context.revocations.reconcile()
       for (const id of [ids[0]!, ids[1234]!, ids.at(-1)!]) {
-        assert.equal(await ctx().services.revocations.isRevoked('sid', id), true, id)
+        assert.equal(await ctx().context.revocations.isRevoked('sid', id), true, id)
       }
-      assert.equal(await ctx().services.revocations.isRevoked('sid', randomUUID()), false)
+      assert.equal(await ctx().context.revocations.isRevoked('sid', randomUUID()), false)
     } finally {
       await stopTestApp(writer)
     }
@@ -102,7 +106,7 @@ describe('Revocation records on PostgreSQL, committed out of order', { skip: pos
   })
 
   it('a revocation that commits after a later-started one is never skipped by the watermark', async () => {
-    const { db, revocations } = writer.services
+    const { db, revocations } = writer.context
     const early = randomUUID()
     const late = randomUUID()
     // The first transaction records `early` and stays open, as a slow request's would.
@@ -112,12 +116,12 @@ describe('Revocation records on PostgreSQL, committed out of order', { skip: pos
     // higher number and commit first; a read then would move the watermark past `early` for good).
     const quick = db.transaction().execute((trx) => revocations.persist(trx, [sid(late)]))
     await new Promise((resolve) => setTimeout(resolve, 300))
-    await reader.services.revocations.reconcile()
+    await reader.context.revocations.reconcile()
     await slow.commit().execute()
     await quick
-    await reader.services.revocations.reconcile()
-    assert.equal(await reader.services.revocations.isRevoked('sid', early), true, 'the late commit is read')
-    assert.equal(await reader.services.revocations.isRevoked('sid', late), true)
+    await reader.context.revocations.reconcile()
+    assert.equal(await reader.context.revocations.isRevoked('sid', early), true, 'the late commit is read')
+    assert.equal(await reader.context.revocations.isRevoked('sid', late), true)
   })
 })
 
@@ -148,7 +152,7 @@ describe('A revocation whose publish failed', { skip: sharedSkip }, () => {
     } finally {
       await stopTestApp(cut)
     }
-    assert.equal(listening.services.redis?.healthy, true, 'the listener trusts its channel')
+    assert.equal(listening.context.revocationChannel?.healthy, true, 'the listener trusts its channel')
     assert.equal(await statusOnceReconciled(listening, authorization), 401)
   })
 
@@ -158,8 +162,8 @@ describe('A revocation whose publish failed', { skip: sharedSkip }, () => {
     const proxied = new URL(REDIS_URL)
     proxied.hostname = '127.0.0.1'
     proxied.port = String(proxy.port)
-    const publisher = new RedisRevocationChannel(proxied.toString(), prefix, listening.services.logger)
-    const subscriber = new RedisRevocationChannel(REDIS_URL, prefix, listening.services.logger)
+    const publisher = new RedisRevocationChannel(proxied.toString(), prefix, listening.context.logger)
+    const subscriber = new RedisRevocationChannel(REDIS_URL, prefix, listening.context.logger)
     const heard: Revocation[] = []
     const subscribed = new Promise<void>((resolve) =>
       subscriber.subscribe({ onMessage: (revocations) => heard.push(...revocations), onRecovered: resolve }),

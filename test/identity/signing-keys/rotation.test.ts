@@ -20,7 +20,7 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
   it('signs with the new key and keeps the old one published and accepted until its tokens expire', async () => {
     const before = await signupAndLogin(ctx().app)
     const oldKid = decodeProtectedHeader(before.tokens.access_token).kid
-    const newKid = await ctx().services.keys.rotate()
+    const newKid = await ctx().context.signingKeys.rotate()
     assert.notEqual(newKid, oldKid)
     assert.deepEqual((await kids(ctx())).sort(), [oldKid, newKid].sort())
 
@@ -31,7 +31,7 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
     assert.equal(decodeProtectedHeader(after.tokens.access_token).kid, newKid)
 
     ctx().clock.advance(15 * 60 + (2 * KEY_RELOAD_INTERVAL_MS) / 1000 + 1)
-    await ctx().services.keys.reload()
+    await ctx().context.signingKeys.reload()
     assert.deepEqual(await kids(ctx()), [newKid], 'the old key left the JWKS once its tokens expired')
     assert.equal((await me(before.authorization)).statusCode, 401)
   })
@@ -39,10 +39,10 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
   it('reaches another instance on the same database at its next reload', async () => {
     const other = await startAnotherInstance(ctx())
     try {
-      const newKid = await ctx().services.keys.rotate()
+      const newKid = await ctx().context.signingKeys.rotate()
       const stale = await signupAndLogin(other.app)
       assert.notEqual(decodeProtectedHeader(stale.tokens.access_token).kid, newKid, 'not reloaded yet')
-      await other.services.keys.reload()
+      await other.context.signingKeys.reload()
       const fresh = await signupAndLogin(other.app)
       assert.equal(decodeProtectedHeader(fresh.tokens.access_token).kid, newKid)
       const onFirst = await ctx().app.inject({
@@ -68,7 +68,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
     const kid = decodeProtectedHeader(stolen.tokens.access_token).kid!
     assert.equal((await me(ctx(), stolen.authorization)).statusCode, 200, 'verified (and cached) before')
 
-    const result = await revokeSigningKey(ctx().services, kid, CLI_ORIGIN, 'cli')
+    const result = await revokeSigningKey(ctx().context, kid, CLI_ORIGIN, 'cli')
     assert.equal((await me(ctx(), stolen.authorization)).statusCode, 401, 'its tokens are refused')
     assert.ok(!(await kids(ctx())).includes(kid), 'not published any more')
 
@@ -77,10 +77,10 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
     assert.notEqual(newKid, kid)
     assert.deepEqual(result, { outcome: 'revoked', signingKid: newKid })
     assert.equal((await me(ctx(), fresh.authorization)).statusCode, 200)
-    const listed = await ctx().services.keys.list()
+    const listed = await ctx().context.signingKeys.list()
     assert.equal(listed.find((key) => key.kid === kid)?.status, 'revoked')
     const [event] = await ctx()
-      .services.db.selectFrom('audit_events')
+      .context.db.selectFrom('audit_events')
       .select('data')
       .where('type', '=', 'key_revoked')
       .execute()
@@ -90,8 +90,8 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
   it('a retired key that still verifies live tokens can be revoked too', async () => {
     const before = await signupAndLogin(ctx().app)
     const retiredKid = decodeProtectedHeader(before.tokens.access_token).kid!
-    const signingKid = await ctx().services.keys.rotate()
-    const result = await revokeSigningKey(ctx().services, retiredKid, CLI_ORIGIN, 'cli')
+    const signingKid = await ctx().context.signingKeys.rotate()
+    const result = await revokeSigningKey(ctx().context, retiredKid, CLI_ORIGIN, 'cli')
     assert.deepEqual(result, { outcome: 'revoked', signingKid }, 'signing stays with the current key')
     assert.equal((await me(ctx(), before.authorization)).statusCode, 401)
     assert.deepEqual(await kids(ctx()), [signingKid])
@@ -104,8 +104,8 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
       const kid = decodeProtectedHeader(onOther.tokens.access_token).kid!
       assert.equal((await me(other, onOther.authorization)).statusCode, 200)
 
-      await revokeSigningKey(ctx().services, kid, CLI_ORIGIN, 'cli')
-      await other.services.revocations.reconcile()
+      await revokeSigningKey(ctx().context, kid, CLI_ORIGIN, 'cli')
+      await other.context.revocations.reconcile()
       assert.equal((await me(other, onOther.authorization)).statusCode, 401, 'refused on the other instance')
       assert.ok(!(await kids(other)).includes(kid), 'gone from the JWKS there')
       const signedThere = await signupAndLogin(other.app)
@@ -120,7 +120,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
     const restarted = await startAnotherInstance(ctx())
     try {
       const published = await kids(restarted)
-      const revoked = (await restarted.services.keys.list()).filter((key) => key.status === 'revoked')
+      const revoked = (await restarted.context.signingKeys.list()).filter((key) => key.status === 'revoked')
       assert.ok(revoked.length > 0)
       for (const key of revoked) assert.ok(!published.includes(key.kid), `${key.kid} stays out of the JWKS`)
     } finally {
@@ -129,11 +129,11 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
   })
 
   it('says so for an unknown or already revoked key', async () => {
-    assert.deepEqual(await revokeSigningKey(ctx().services, 'no-such-kid', CLI_ORIGIN, 'cli'), {
+    assert.deepEqual(await revokeSigningKey(ctx().context, 'no-such-kid', CLI_ORIGIN, 'cli'), {
       outcome: 'unknown',
     })
-    const [revoked] = (await ctx().services.keys.list()).filter((key) => key.status === 'revoked')
-    assert.deepEqual(await revokeSigningKey(ctx().services, revoked!.kid, CLI_ORIGIN, 'cli'), {
+    const [revoked] = (await ctx().context.signingKeys.list()).filter((key) => key.status === 'revoked')
+    assert.deepEqual(await revokeSigningKey(ctx().context, revoked!.kid, CLI_ORIGIN, 'cli'), {
       outcome: 'already revoked',
     })
   })

@@ -8,7 +8,7 @@ const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toStrin
 
 /** The stored RS256 private key, to mint tokens that differ from real ones in exactly one way. */
 async function realSigningKey(t: TestApp) {
-  const row = await t.services.db
+  const row = await t.context.db
     .selectFrom('signing_keys')
     .selectAll()
     .where('retired_at', 'is', null)

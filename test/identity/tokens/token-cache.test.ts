@@ -64,14 +64,14 @@ describe('AccessTokens: the verified-token cache', () => {
 
   const tokens = (options: { cacheSize?: number; keys?: KeyStore } = {}) =>
     new AccessTokens(
-      options.keys ?? t.services.keys,
-      t.services.revocations,
-      t.services.config,
+      options.keys ?? t.context.signingKeys,
+      t.context.revocations,
+      t.context.config,
       t.clock,
       options,
     )
   const issue = (sessionId: string = randomUUID()) =>
-    t.services.accessTokens.issue({ userId: randomUUID(), sessionId, roles: ['user'], scope: 'profile' })
+    t.context.accessTokens.issue({ userId: randomUUID(), sessionId, roles: ['user'], scope: 'profile' })
 
   it('caches a verified token and answers a second verification from the cache', async () => {
     const verifier = tokens()
@@ -99,7 +99,7 @@ describe('AccessTokens: the verified-token cache', () => {
     const sessionId = randomUUID()
     const token = await issue(sessionId)
     await verifier.verify(token)
-    await t.services.revocations.announce([{ kind: 'sid', value: sessionId }])
+    await t.context.revocations.announce([{ kind: 'sid', value: sessionId }])
     assert.equal(await rejectionCode(verifier.verify(token)), 'INVALID_TOKEN')
   })
 
@@ -136,9 +136,9 @@ describe('AccessTokens: the verified-token cache', () => {
 
   it('stops accepting a cached token once its key is no longer published', async () => {
     let published = true
-    const keys = Object.create(t.services.keys) as KeyStore
+    const keys = Object.create(t.context.signingKeys) as KeyStore
     keys.verificationKey = (kid) =>
-      published ? t.services.keys.verificationKey(kid) : Promise.resolve(undefined)
+      published ? t.context.signingKeys.verificationKey(kid) : Promise.resolve(undefined)
     const verifier = tokens({ keys })
     const token = await issue()
     await verifier.verify(token)

@@ -42,7 +42,7 @@ const signup = (t: TestApp, email: string, password = STRONG_PASSWORD) =>
   t.app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password } })
 
 const storedEmail = async (t: TestApp, id: string) =>
-  (await t.services.db.selectFrom('users').select('email').where('id', '=', id).executeTakeFirstOrThrow())
+  (await t.context.db.selectFrom('users').select('email').where('id', '=', id).executeTakeFirstOrThrow())
     .email
 
 await describeOnDatabases(
@@ -95,7 +95,7 @@ await describeOnDatabases(
 
 await describeOnDatabases('Migration 0005_normalized_emails', (ctx) => {
   it('rewrites a look-alike address stored raw, and the mail still waiting for it, to the NFKC form', async () => {
-    const { db, clock } = ctx().services
+    const { db, clock } = ctx().context
     const { real, wide } = lookAlikePair('Ops')
     const cyrillic = uniqueEmail('\u0430dmin')
     const now = new Date(clock.now()).toISOString()
@@ -166,7 +166,7 @@ for (const { kind, skip } of await databaseKinds()) {
         env: { ADMIN_EMAIL: admin.wide, ADMIN_PASSWORD: 'an admin passphrase 42' },
       })
       try {
-        const row = await t.services.db
+        const row = await t.context.db
           .selectFrom('users')
           .select('email')
           .where('email_key', '=', identityKey(admin.real))

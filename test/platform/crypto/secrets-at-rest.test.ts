@@ -24,7 +24,7 @@ const instance = (t: TestApp, env: Record<string, string> = {}) =>
   startTestApp({ kind: t.kind, url: t.databaseUrl, drop: () => Promise.resolve() }, { env })
 
 const storedKeys = (t: TestApp) =>
-  t.services.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('created_at').execute()
+  t.context.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('created_at').execute()
 
 const me = (t: TestApp, authorization: string) =>
   t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
@@ -49,7 +49,7 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
     assert.ok(clear, 'a key was made')
     assert.ok(clear.private_jwk.startsWith('{'), 'stored in clear without SECRETS_KEY')
     const serverKey = () =>
-      ctx().services.db.selectFrom('server_secrets').select('value').executeTakeFirstOrThrow()
+      ctx().context.db.selectFrom('server_secrets').select('value').executeTakeFirstOrThrow()
     assert.doesNotMatch((await serverKey()).value, /^v1\./)
 
     // Two instances start at once with the key: each seals what it finds, exactly once.
@@ -76,7 +76,7 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
       await stopTestApp(await instance(ctx(), { SECRETS_KEY }))
       assert.deepEqual(await storedKeys(ctx()), sealed, 'a later start leaves sealed keys as they are')
 
-      const kid = await first.services.keys.rotate()
+      const kid = await first.context.signingKeys.rotate()
       const rotated = (await storedKeys(ctx())).find((row) => row.kid === kid)
       assert.match(rotated!.private_jwk, /^v1\./, 'a new key is stored sealed')
     } finally {
@@ -102,12 +102,12 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
   it('cannot be opened in another row: a sealed key copied over another kid does not decrypt', async () => {
     const t = await instance(ctx(), { SECRETS_KEY })
     try {
-      const kid = await t.services.keys.rotate()
+      const kid = await t.context.signingKeys.rotate()
       const rows = await storedKeys(ctx())
       const other = rows.find((row) => row.kid !== kid)!
       const sealed = rows.find((row) => row.kid === kid)!.private_jwk
       await ctx()
-        .services.db.updateTable('signing_keys')
+        .context.db.updateTable('signing_keys')
         .set({ private_jwk: sealed })
         .where('kid', '=', other.kid)
         .execute()
@@ -116,7 +116,7 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
         new RegExp(`does not decrypt the private signing key ${other.kid}`),
       )
       await ctx()
-        .services.db.updateTable('signing_keys')
+        .context.db.updateTable('signing_keys')
         .set({ private_jwk: other.private_jwk })
         .where('kid', '=', other.kid)
         .execute()
@@ -130,7 +130,7 @@ await describeOnDatabases(
   'Server keys at rest',
   (ctx) => {
     it('keeps the server key that seals replayable refresh tokens under SECRETS_KEY, one for every instance', async () => {
-      const [row] = await ctx().services.db.selectFrom('server_secrets').selectAll().execute()
+      const [row] = await ctx().context.db.selectFrom('server_secrets').selectAll().execute()
       assert.equal(row?.name, 'refresh_successors')
       assert.match(row.value, /^v1\./)
       const other = await instance(ctx(), { SECRETS_KEY })
@@ -153,7 +153,7 @@ await describeOnDatabases(
     })
 
     it('makes one server key when ten instances ask for it at once', async () => {
-      const { db, clock, secretsKey } = ctx().services
+      const { db, clock, secretsKey } = ctx().context
       const boxes = await Promise.all(
         Array.from({ length: 10 }, () => serverKey(db, clock, secretsKey, 'race_test')),
       )

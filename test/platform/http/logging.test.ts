@@ -75,7 +75,7 @@ await describeOnDatabases('Logs', (ctx) => {
       payload: { email, password: STRONG_PASSWORD },
     })
     const legacy = await bcrypt.hash('legacy secret', 4)
-    const { db } = ctx().services
+    const { db } = ctx().context
     await db.updateTable('users').set({ password_hash: legacy }).where('id', '=', signup.json().id).execute()
     await ctx().app.inject({
       method: 'POST',
@@ -124,7 +124,7 @@ await describeOnDatabases('Logs', (ctx) => {
       }).toString(),
     })
     const row = await ctx()
-      .services.db.selectFrom('users')
+      .context.db.selectFrom('users')
       .select('password_hash')
       .where('id', '=', signup.json().id)
       .executeTakeFirstOrThrow()

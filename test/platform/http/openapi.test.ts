@@ -267,7 +267,9 @@ describe('GET /openapi.json', () => {
     {
       // CI always has the contract beside the checkout: there a missing file fails the test.
       skip:
-        existsSync(contractPath) || process.env.CI === 'true' ? false : `the contract is not at ${contractPath}`,
+        existsSync(contractPath) || process.env.CI === 'true'
+          ? false
+          : `the contract is not at ${contractPath}`,
     },
     () => {
       const contract = contractErrorStatus(readFileSync(contractPath, 'utf8'))

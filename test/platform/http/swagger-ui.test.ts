@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { chromium, type Browser, type BrowserContext, type Request } from 'playwright-core'
 import { REQUIRE_SERVICES, createTestDatabase, type TestDatabase } from '../../support/databases.ts'
-import { STRONG_PASSWORD, startTestApp, stopTestApp, uniqueEmail, type TestApp } from '../../support/harness.ts'
+import {
+  STRONG_PASSWORD,
+  startTestApp,
+  stopTestApp,
+  uniqueEmail,
+  type TestApp,
+} from '../../support/harness.ts'
 
 /** Debian's Chromium; browser downloads (`npx playwright install`) are not possible here. */
 const CHROMIUM = '/usr/bin/chromium'

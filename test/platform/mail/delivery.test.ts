@@ -12,7 +12,15 @@ import {
 } from '../../support/harness.ts'
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
-import { RESET_PATH, assertNotLogged, deliver, forgot, login, reset, NEW_PASSWORD } from '../../support/mail.ts'
+import {
+  RESET_PATH,
+  assertNotLogged,
+  deliver,
+  forgot,
+  login,
+  reset,
+  NEW_PASSWORD,
+} from '../../support/mail.ts'
 
 // One server (and one plug we can pull in front of it) for the file, closed after the last suite.
 const smtp = await TestSmtpServer.start()
@@ -21,7 +29,7 @@ const throughPlug = `smtp://gatehouse:smtp-secret-4b1d@127.0.0.1:${plug.port}`
 const tlsSmtp = await TestSmtpServer.start({ starttls: true })
 
 async function outboxRows(t: TestApp) {
-  return t.services.db.selectFrom('mail_outbox').selectAll().orderBy('created_at').execute()
+  return t.context.db.selectFrom('mail_outbox').selectAll().orderBy('created_at').execute()
 }
 
 await describeOnDatabases(
@@ -37,7 +45,7 @@ await describeOnDatabases(
         assert.equal((await forgot(ctx(), email)).statusCode, 202)
         assert.ok(Date.now() - started < 2000, 'the request does not wait for SMTP')
 
-        assert.deepEqual(await deliverDueMail(ctx().services), { sent: 0, retrying: 1, failed: 0 })
+        assert.deepEqual(await deliverDueMail(ctx().context), { sent: 0, retrying: 1, failed: 0 })
         const [row] = await outboxRows(ctx())
         assert.equal(row!.status, 'pending')
         assert.equal(row!.attempts, 1)
@@ -50,7 +58,7 @@ await describeOnDatabases(
         assert.match(JSON.stringify(warning.failure), /ECONNREFUSED/)
 
         ctx().clock.advance(30)
-        assert.deepEqual(await deliverDueMail(ctx().services), { sent: 0, retrying: 1, failed: 0 })
+        assert.deepEqual(await deliverDueMail(ctx().context), { sent: 0, retrying: 1, failed: 0 })
         const second = (await outboxRows(ctx()))[0]!
         assert.equal(second.attempts, 2)
         assert.equal(second.next_attempt_at, new Date(ctx().clock.now() + 60_000).toISOString())
@@ -58,12 +66,12 @@ await describeOnDatabases(
         await plug.reopen()
       }
       assert.deepEqual(
-        await deliverDueMail(ctx().services),
+        await deliverDueMail(ctx().context),
         { sent: 0, retrying: 0, failed: 0 },
         'not due yet',
       )
       ctx().clock.advance(60)
-      assert.deepEqual(await deliverDueMail(ctx().services), { sent: 1, retrying: 0, failed: 0 })
+      assert.deepEqual(await deliverDueMail(ctx().context), { sent: 1, retrying: 0, failed: 0 })
       const mail = smtp.to(email).at(-1)!
       const token = tokenFromMail(mail, RESET_PATH)
       tokensSeen.push(token)
@@ -76,7 +84,7 @@ await describeOnDatabases(
       await plug.close()
       try {
         assert.equal((await forgot(ctx(), email)).statusCode, 202)
-        assert.equal((await deliverDueMail(ctx().services)).retrying, 1)
+        assert.equal((await deliverDueMail(ctx().context)).retrying, 1)
       } finally {
         await plug.reopen()
       }
@@ -84,7 +92,7 @@ await describeOnDatabases(
       const restarted = await startTestApp(database, { env: { SMTP_URL: throughPlug } })
       try {
         restarted.clock.advance((ctx().clock.now() - restarted.clock.now()) / 1000 + 30)
-        assert.equal((await deliverDueMail(restarted.services)).sent, 1)
+        assert.equal((await deliverDueMail(restarted.context)).sent, 1)
         const token = tokenFromMail(smtp.to(email).at(-1)!, RESET_PATH)
         tokensSeen.push(token)
         assert.equal((await reset(restarted, token)).statusCode, 204)
@@ -100,7 +108,7 @@ await describeOnDatabases(
         await forgot(ctx(), email)
         let failed = 0
         for (let minutes = 0; minutes <= 40 && failed === 0; minutes += 5) {
-          failed = (await deliverDueMail(ctx().services)).failed
+          failed = (await deliverDueMail(ctx().context)).failed
           ctx().clock.advance(300)
         }
         assert.equal(failed, 1)
@@ -113,7 +121,7 @@ await describeOnDatabases(
       assert.equal(row.html_body, null)
       assert.ok(row.attempts >= 2 && row.attempts <= 7, `${row.attempts} attempts within 30 minutes`)
       ctx().clock.advance(3600)
-      assert.equal((await deliverDueMail(ctx().services)).sent, 0)
+      assert.equal((await deliverDueMail(ctx().context)).sent, 0)
       assert.equal(smtp.to(email).length, 0)
     })
 
@@ -163,7 +171,7 @@ await describeOnDatabases(
     it('retries a mail whose worker died mid-send once its claim has lapsed', async () => {
       const { email } = await signupAndLogin(ctx().app)
       await forgot(ctx(), email)
-      const { db, clock } = ctx().services
+      const { db, clock } = ctx().context
       // What a worker that claimed the mail and then crashed leaves behind.
       await db
         .updateTable('mail_outbox')
@@ -184,7 +192,7 @@ await describeOnDatabases(
 
     it('delivers in the background as soon as a request queues a mail, with no poll needed', async () => {
       const { email, tokens } = await signupAndLogin(ctx().app)
-      const stop = startMailWorker(ctx().services, 3_600_000)
+      const stop = startMailWorker(ctx().context, 3_600_000)
       try {
         await ctx().app.inject({
           method: 'POST',
@@ -207,11 +215,11 @@ await describeOnDatabases(
 
     it('forgets sent and given-up mail after a week, and expired tokens (maintenance)', async () => {
       ctx().clock.advance(8 * 86400)
-      const deleted = await runMaintenance(ctx().services)
+      const deleted = await runMaintenance(ctx().context)
       assert.ok(deleted.mails! >= 3)
       assert.ok(deleted.oneTimeTokens! >= 3)
       assert.deepEqual(await outboxRows(ctx()), [])
-      assert.equal((await ctx().services.db.selectFrom('one_time_tokens').selectAll().execute()).length, 0)
+      assert.equal((await ctx().context.db.selectFrom('one_time_tokens').selectAll().execute()).length, 0)
     })
   },
   { env: { SMTP_URL: smtp.url(), MAIL_FROM: 'no-reply@example.com' } },

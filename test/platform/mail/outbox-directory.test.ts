@@ -46,7 +46,7 @@ await describeOnDatabases(
     const tokensSeen: string[] = []
 
     it('writes nothing until there is mail', async () => {
-      assert.equal(ctx().services.mailer.transport.kind, 'outbox-directory')
+      assert.equal(ctx().context.mailQueue.transport.kind, 'outbox-directory')
       assert.deepEqual(await newMails(), [])
     })
 

@@ -4,7 +4,7 @@ import { outboxDirectoryTransport, smtpTransport, type MailTransport } from './t
 
 export const PRODUCT_NAME = 'Gatehouse'
 
-export interface MailerOptions {
+export interface MailQueueOptions {
   /** Where `.eml` files go without `SMTP_URL`; tests point it at a temporary directory. */
   outboxDir?: string
   /** Replaces the transport chosen from the configuration. */
@@ -17,12 +17,12 @@ export interface MailerOptions {
  * send: they queue (`enqueueMail`) and ring; the worker (`startMailWorker`) delivers.
  *
  * ```ts
- * const url = services.mailer.link('/reset-password', { token })
- * await enqueueMail(trx, services.clock, { purpose: 'password_reset', to, subject, ...renderMail(…) })
- * services.mailer.notifyQueued()
+ * const url = ctx.mailQueue.link('/reset-password', { token })
+ * await enqueueMail(trx, ctx.clock, { purpose: 'password_reset', to, subject, ...renderMail(…) })
+ * ctx.mailQueue.notifyQueued()
  * ```
  */
-export class Mailer {
+export class MailQueue {
   private readonly listeners = new Set<() => void>()
 
   constructor(
@@ -47,7 +47,7 @@ export class Mailer {
     if (!this.configured) this.base = url
   }
 
-  static fromConfig(config: Config, options: MailerOptions = {}): Mailer {
+  static fromConfig(config: Config, options: MailQueueOptions = {}): MailQueue {
     const publicUrl = config.mail.publicUrl ?? defaultPublicUrl(config.host, config.port)
     const transport =
       options.transport ??
@@ -55,7 +55,7 @@ export class Mailer {
         ? outboxDirectoryTransport(options.outboxDir ?? defaultOutboxDir(config))
         : smtpTransport(config.mail.smtpUrl))
     const from = config.mail.from ?? `${PRODUCT_NAME} <no-reply@${new URL(publicUrl).hostname}>`
-    return new Mailer(transport, from, publicUrl, config.mail.publicUrl !== undefined)
+    return new MailQueue(transport, from, publicUrl, config.mail.publicUrl !== undefined)
   }
 
   /** `PUBLIC_URL` + `path` + query; a `PUBLIC_URL` with a path (`https://example.com/app`) keeps it. */

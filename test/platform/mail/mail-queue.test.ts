@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { describeDuration } from '../../../src/features/password-reset/mails.ts'
 import { loadConfig } from '../../../src/platform/config/config.ts'
-import { Mailer, defaultOutboxDir, defaultPublicUrl } from '../../../src/platform/mail/mailer.ts'
+import { MailQueue, defaultOutboxDir, defaultPublicUrl } from '../../../src/platform/mail/mail-queue.ts'
 import { escapeHtml, renderMail } from '../../../src/platform/mail/templates.ts'
 import { problemsOf } from '../../support/config.ts'
 
@@ -66,9 +66,9 @@ describe('Mail configuration', () => {
   })
 })
 
-describe('Mailer', () => {
+describe('MailQueue', () => {
   it('links to http://HOST:PORT and sends from no-reply@HOST when PUBLIC_URL and MAIL_FROM are unset', () => {
-    const mailer = Mailer.fromConfig(loadConfig({ PORT: '9000', HOST: '127.0.0.1' }))
+    const mailer = MailQueue.fromConfig(loadConfig({ PORT: '9000', HOST: '127.0.0.1' }))
     assert.equal(mailer.publicUrl, 'http://127.0.0.1:9000')
     assert.equal(mailer.from, 'Gatehouse <no-reply@127.0.0.1>')
     assert.equal(mailer.fromDomain, '127.0.0.1')
@@ -78,19 +78,19 @@ describe('Mailer', () => {
   })
 
   it('points default links at the address the server listens on (PORT=0), never over PUBLIC_URL', () => {
-    const fallback = Mailer.fromConfig(loadConfig({ PORT: '0' }))
+    const fallback = MailQueue.fromConfig(loadConfig({ PORT: '0' }))
     fallback.listeningOn('http://127.0.0.1:41234')
     assert.equal(
       fallback.link('/verify-email', { token: 't' }),
       'http://127.0.0.1:41234/verify-email?token=t',
     )
-    const configured = Mailer.fromConfig(loadConfig({ PORT: '0', PUBLIC_URL: 'https://auth.example.com' }))
+    const configured = MailQueue.fromConfig(loadConfig({ PORT: '0', PUBLIC_URL: 'https://auth.example.com' }))
     configured.listeningOn('http://127.0.0.1:41234')
     assert.equal(configured.publicUrl, 'https://auth.example.com')
   })
 
   it('uses SMTP when SMTP_URL is set, without connecting at start', () => {
-    const mailer = Mailer.fromConfig(
+    const mailer = MailQueue.fromConfig(
       loadConfig({ SMTP_URL: 'smtp://user:pass@192.0.2.1:587', MAIL_FROM: 'Acme <hello@acme.example>' }),
     )
     assert.equal(mailer.transport.kind, 'smtp')
@@ -99,12 +99,12 @@ describe('Mailer', () => {
   })
 
   it('builds links under PUBLIC_URL, keeping its path, with the query encoded', () => {
-    const mailer = Mailer.fromConfig(loadConfig({ PUBLIC_URL: 'https://example.com/app' }))
+    const mailer = MailQueue.fromConfig(loadConfig({ PUBLIC_URL: 'https://example.com/app' }))
     assert.equal(
       mailer.link('/reset-password', { token: 'a+b/c' }),
       'https://example.com/app/reset-password?token=a%2Bb%2Fc',
     )
-    const root = Mailer.fromConfig(loadConfig({ PUBLIC_URL: 'https://example.com/' }))
+    const root = MailQueue.fromConfig(loadConfig({ PUBLIC_URL: 'https://example.com/' }))
     assert.equal(root.link('/verify-email', { token: 'x' }), 'https://example.com/verify-email?token=x')
   })
 
