@@ -1,46 +1,26 @@
 import type { Logger } from 'pino'
+import type { Context } from './context.ts'
 import { AccessTokens } from './identity/tokens/access-tokens.ts'
 import { PRODUCTION_ARGON2, PasswordHasher, type Argon2Params } from './platform/crypto/passwords.ts'
 import type { QueueBounds } from './platform/crypto/semaphore.ts'
-import { systemClock, type Clock } from './platform/clock.ts'
+import { systemClock, type Clock, isoAt } from './platform/clock.ts'
 import type { Config } from './platform/config/config.ts'
 import { secretsKeyBox, serverKey } from './platform/crypto/at-rest.ts'
-import type { SecretBox } from './platform/crypto/secrets.ts'
 import { createLogger } from './platform/http/logging.ts'
 import { KeyStore } from './identity/signing-keys/key-store.ts'
 import { MailQueue, type MailQueueOptions } from './platform/mail/mail-queue.ts'
 import { Metrics } from './platform/http/metrics.ts'
-import { openDatabase, type Db } from './platform/storage/database.ts'
+import { openDatabase } from './platform/storage/database.ts'
 import { migrateToLatest } from './platform/storage/migrations/index.ts'
 import { RateLimits } from './identity/limits/limits.ts'
 import { RedisLimiterStore } from './platform/limiter/redis-store.ts'
 import { MemoryLimiterStore, type LimiterStore } from './platform/limiter/store.ts'
 import { RedisRevocationChannel } from './identity/sessions/revocation-channel.ts'
 import { Revocations } from './identity/sessions/revocations.ts'
-
-/** Everything a route's service function may need, created once per process (or per test app). */
-export interface Context {
-  config: Config
-  db: Db
-  clock: Clock
-  logger: Logger
-  signingKeys: KeyStore
-  accessTokens: AccessTokens
-  hasher: PasswordHasher
-  metrics: Metrics
-  revocations: Revocations
-  limits: RateLimits
-  /** Counters behind `limits`: in this process, or shared through Redis. */
-  limiterStore: LimiterStore
-  /** Set when `REDIS_URL` is: shares revocations between instances. */
-  revocationChannel: RedisRevocationChannel | undefined
-  /** The mail transport, sender and links; requests queue mail, `startMailWorker` delivers it. */
-  mailQueue: MailQueue
-  /** `SECRETS_KEY`, when set: seals private keys and other secrets kept in the database. */
-  secretsKey: SecretBox | undefined
-  /** Seals a rotated refresh token's successor for the reuse grace window (a database key). */
-  refreshSuccessorKey: SecretBox
-}
+import { recordAuditEvent, type RequestOrigin } from './identity/audit/audit-log.ts'
+import { createAccount } from './identity/users/accounts.ts'
+import { findUserByEmail, updateUser } from './identity/users/store.ts'
+import { AppError, ValidationError } from './platform/http/errors.ts'
 
 export interface ContextOverrides {
   clock?: Clock
@@ -122,4 +102,64 @@ export async function closeContext(ctx: Context): Promise<void> {
   ctx.mailQueue.close()
   ctx.limiterStore.close()
   await ctx.db.destroy()
+}
+
+/** Start-up acts for nobody's request. */
+const BOOTSTRAP_ORIGIN: RequestOrigin = { ip: null, userAgent: undefined, requestId: undefined }
+
+/** Why start-up stops: the configured address belongs to an account the operator cannot vouch for. */
+const foreignAccount = (email: string, why: string) =>
+  new Error(
+    `ADMIN_EMAIL: an account someone else may control already holds ${email} (${why}); ` +
+      'it was not made an admin. Check it (gatehouse users list --q), then promote it with ' +
+      '`gatehouse users set-role` or delete it, or choose another ADMIN_EMAIL.',
+  )
+
+/**
+ * `ADMIN_EMAIL`/`ADMIN_PASSWORD` at server start: the account is created as an admin when missing.
+ * An existing admin is left alone (its password may have changed since). An existing account
+ * without the role is promoted only when it is provably the operator's: its stored address is
+ * `ADMIN_EMAIL` itself (not a look-alike that only folds to it under NFKC) and `ADMIN_PASSWORD`
+ * opens it. Anything else stops start-up, since anyone may have signed up with that address first.
+ */
+export async function ensureAdmin(
+  ctx: Pick<Context, 'config' | 'db' | 'clock' | 'hasher' | 'logger'>,
+): Promise<void> {
+  const admin = ctx.config.admin
+  if (!admin) return
+  const existing = await findUserByEmail(ctx.db, admin.email)
+  if (!existing) {
+    try {
+      await createAccount(ctx, {
+        email: admin.email,
+        password: admin.password,
+        roles: ['user', 'admin'],
+      })
+      ctx.logger.info({ user_email: admin.email }, 'admin account created')
+      return
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        const reasons = (error.details ?? []).map((d) => d.message).join('; ')
+        throw new Error(`ADMIN_PASSWORD: ${reasons}`, { cause: error })
+      }
+      if (!(error instanceof AppError && error.code === 'ACCOUNT_EXISTS')) throw error
+      // Another instance created it in the meantime; it is checked like any existing account.
+    }
+  }
+  const row = existing ?? (await findUserByEmail(ctx.db, admin.email))
+  if (!row) throw new Error('ADMIN_EMAIL: the account disappeared while it was being created')
+  const roles = JSON.parse(row.roles) as string[]
+  if (roles.includes('admin')) return
+  if (row.email.trim().toLowerCase() !== admin.email.trim().normalize('NFKC').toLowerCase())
+    throw foreignAccount(admin.email, `stored as ${JSON.stringify(row.email)}`)
+  const { ok } = await ctx.hasher.verify(row.password_hash, admin.password)
+  if (!ok) throw foreignAccount(admin.email, 'ADMIN_PASSWORD does not open it')
+  await updateUser(ctx.db, row.id, { roles: [...roles, 'admin'] }, isoAt(ctx.clock.now()))
+  await recordAuditEvent(ctx.db, ctx.clock, {
+    type: 'role_changed',
+    userId: row.id,
+    origin: BOOTSTRAP_ORIGIN,
+    data: { from: roles, to: [...roles, 'admin'], by: 'bootstrap' },
+  })
+  ctx.logger.warn({ user_id: row.id }, 'ADMIN_EMAIL: admin role granted to an existing account')
 }

@@ -3,8 +3,8 @@ import { buildApp } from './app.ts'
 import { startMaintenance } from './features/ops/maintenance.ts'
 import { startMailWorker } from './platform/mail/worker.ts'
 import type { Config } from './platform/config/config.ts'
-import { ensureAdmin } from './identity/users/accounts.ts'
-import { closeContext, openContext, type ContextOverrides, type Context } from './compose.ts'
+import { closeContext, ensureAdmin, openContext, type ContextOverrides } from './compose.ts'
+import type { Context } from './context.ts'
 
 export interface RunningServer {
   app: FastifyInstance

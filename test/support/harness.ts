@@ -8,8 +8,8 @@ import type { Clock } from '../../src/platform/clock.ts'
 import type { MailQueueOptions } from '../../src/platform/mail/mail-queue.ts'
 import { loadConfig } from '../../src/platform/config/config.ts'
 import { createLogger } from '../../src/platform/http/logging.ts'
-import { closeContext, openContext, type ContextOverrides, type Context } from '../../src/compose.ts'
-import { ensureAdmin } from '../../src/identity/users/accounts.ts'
+import { closeContext, ensureAdmin, openContext, type ContextOverrides } from '../../src/compose.ts'
+import type { Context } from '../../src/context.ts'
 import { createTestDatabase, databaseKinds, type DatabaseKind, type TestDatabase } from './databases.ts'
 
 /** Far cheaper than production argon2id, so suites that log in often stay fast. */

@@ -11,7 +11,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { UserRef } from '../../identity/users/schemas.ts'
 import {
   AdminUpdateUserBody,

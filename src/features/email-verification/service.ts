@@ -1,8 +1,8 @@
 import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
-import { AppError, AuthenticationError } from '../../platform/http/errors.ts'
+import { AppError, invalidAccessToken } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../platform/mail/outbox.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 import { findUserById, type UserRow } from '../../identity/users/store.ts'
 import { verificationMail } from '../password-reset/mails.ts'
@@ -52,7 +52,7 @@ export async function requestEmailVerification(
   origin: RequestOrigin,
 ): Promise<void> {
   const user = await findUserById(ctx.db, userId)
-  if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  if (!user) throw invalidAccessToken()
   if (user.email_verified === 1) return
   const mailed = await sendVerificationMail(ctx, user.id)
   await recordAuditEvent(ctx.db, ctx.clock, {

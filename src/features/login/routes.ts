@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { crossSiteGuard } from '../../platform/http/cross-site.ts'
-import { OAuthError } from '../../platform/http/error-handler.ts'
+import { OAuthError, invalidRefreshToken } from '../../platform/http/errors.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
 import { sendsForm } from '../../platform/http/validation.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { refreshCookieOf, refreshesWithCookie, setRefreshCookie } from '../../identity/sessions/cookie.ts'
-import { invalidRefreshToken } from '../../identity/sessions/sessions.ts'
 import { UserRef } from '../../identity/users/schemas.ts'
 import {
   LoginBody,

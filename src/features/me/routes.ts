@@ -8,9 +8,9 @@ import {
   errorResponses,
 } from '../../platform/http/schemas.ts'
 import { originOf } from '../../platform/http/request-context.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { UpdateMeBody, UserRef } from '../../identity/users/schemas.ts'
-import { getUser, updateProfile } from '../../identity/users/accounts.ts'
+import { getUser, updateProfile } from './service.ts'
 
 export function userRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
   return async (app) => {

@@ -3,7 +3,7 @@ import { pruneAuditEvents } from '../../identity/audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { pruneMailOutbox } from '../../platform/mail/outbox.ts'
 import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { eraseReplayableSuccessors } from '../../identity/sessions/sessions.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000

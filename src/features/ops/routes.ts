@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { requireSecretBearer } from '../../identity/guard/guard.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { errorResponses } from '../../platform/http/schemas.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { pingDatabase } from '../../platform/storage/database.ts'
 
 const READY_TIMEOUT_MS = 2000

@@ -9,7 +9,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { requestEmailVerification, verifyEmail } from '../email-verification/service.ts'
 import { changePassword, requestPasswordReset, resetPassword } from './service.ts'
 import { ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody } from './schemas.ts'

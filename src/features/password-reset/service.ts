@@ -1,10 +1,10 @@
 import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
 import { passwordProblems } from '../../identity/users/password-policy.ts'
 import { isoAt } from '../../platform/clock.ts'
-import { AuthenticationError, ValidationError, type FieldProblem } from '../../platform/http/errors.ts'
+import { ValidationError, type FieldProblem, invalidAccessToken } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../platform/mail/outbox.ts'
 import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../../identity/limits/limits.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { endSessions } from '../../identity/sessions/sessions.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 import { findUserById } from '../../identity/users/store.ts'
@@ -37,7 +37,7 @@ export async function changePassword(
 ): Promise<void> {
   const { db, clock, hasher, limits } = ctx
   const user = await findUserById(db, principal.userId)
-  if (!user) throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+  if (!user) throw invalidAccessToken()
   const attempt = await limits.beforePasswordChange(user.id, origin)
   const check = await hasher.verify(user.password_hash, body.current_password)
   if (check.ok) await limits.afterRightCurrentPassword(attempt, principal.sessionId)

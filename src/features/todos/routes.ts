@@ -9,7 +9,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { CreateTodoBody, ListTodosQuery, Todo, TodoPage, TodoParams, UpdateTodoBody } from './schemas.ts'
 import { createTodo, deleteTodo, getTodo, listTodos, updateTodo } from './service.ts'
 

@@ -3,7 +3,7 @@ import type { Selectable } from 'kysely'
 import { isoAt } from '../../platform/clock.ts'
 import { notFound } from '../../platform/http/errors.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import type { TodosTable } from '../../platform/storage/schema.ts'
 import type { CreateTodoBody, Todo, UpdateTodoBody } from './schemas.ts'
 

@@ -1,14 +1,9 @@
 import { refuseUnverifiedLogin } from '../../features/email-verification/service.ts'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
-import { AppError, invalidCredentials } from '../../platform/http/errors.ts'
-import type { Context } from '../../compose.ts'
-import {
-  invalidRefreshToken,
-  rotateRefreshToken,
-  startSession,
-  type IssuedRefreshToken,
-} from '../sessions/sessions.ts'
+import { invalidCredentials, accountDisabled, invalidRefreshToken } from '../../platform/http/errors.ts'
+import type { Context } from '../../context.ts'
+import { rotateRefreshToken, startSession, type IssuedRefreshToken } from '../sessions/sessions.ts'
 import { findUserById, findUserByLogin, updateUser } from '../users/store.ts'
 import type { User } from '../users/schemas.ts'
 import { createAccount } from '../users/accounts.ts'
@@ -65,9 +60,7 @@ export async function loginWithPassword(
       },
     })
     if (!user || !check.ok) await limits.afterLoginFailure(attempt)
-    throw user && check.ok
-      ? new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
-      : invalidCredentials()
+    throw user && check.ok ? accountDisabled() : invalidCredentials()
   }
   if (ctx.config.requireVerifiedEmail && user.email_verified === 0) {
     await refuseUnverifiedLogin(ctx, user, credentials.username, origin)
@@ -107,7 +100,7 @@ export async function refreshWithToken(
   const session = await rotateRefreshToken(ctx, refreshToken, origin)
   const user = await findUserById(ctx.db, session.userId)
   if (!user) throw invalidRefreshToken()
-  if (user.disabled === 1) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
+  if (user.disabled === 1) throw accountDisabled()
   return tokenResponse(ctx, JSON.parse(user.roles) as string[], session)
 }
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { SealedSecretError } from '../../platform/crypto/secrets.ts'
-import { AppError } from '../../platform/http/errors.ts'
-import type { Context } from '../../compose.ts'
+import { invalidRefreshToken } from '../../platform/http/errors.ts'
+import type { Context } from '../../context.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from '../../platform/crypto/opaque-tokens.ts'
@@ -36,9 +36,6 @@ export type EndReason =
   | 'user_disabled'
   | 'user_deleted'
   | 'role_removed'
-
-export const invalidRefreshToken = (): AppError =>
-  new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
 
 // Logins and refreshes run these on every request: built once (see preparedQuery).
 const insertSession = preparedQuery(

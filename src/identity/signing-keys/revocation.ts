@@ -1,5 +1,5 @@
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import type { Revocation } from '../sessions/revocations.ts'
 import type { KeyRevocation } from './key-store.ts'
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { SignJWT, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose'
 import type { Clock } from '../../platform/clock.ts'
 import type { Config } from '../../platform/config/config.ts'
-import { AuthenticationError } from '../../platform/http/errors.ts'
+import { AuthenticationError, invalidAccessToken } from '../../platform/http/errors.ts'
 import type { KeyStore } from '../signing-keys/key-store.ts'
 import type { Revocations } from '../sessions/revocations.ts'
 
@@ -179,7 +179,7 @@ export class AccessTokens {
         throw new AuthenticationError('TOKEN_EXPIRED', 'The access token has expired.', error)
       }
       if (error instanceof errors.JOSEError || error instanceof TypeError) {
-        throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.', error)
+        throw invalidAccessToken(error)
       }
       throw error
     }
@@ -189,7 +189,7 @@ export class AccessTokens {
     const kid = header.kid
     const found = typeof kid === 'string' ? await this.keys.verificationKey(kid) : undefined
     if (!found || found.alg !== header.alg) {
-      throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+      throw invalidAccessToken()
     }
     return found.key
   }
@@ -214,7 +214,7 @@ function toClaims(payload: JWTPayload, nowSeconds: number, ttlSeconds: number): 
     exp - iat > ttlSeconds + CLOCK_TOLERANCE_SECONDS ||
     !isStringList
   ) {
-    throw new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.')
+    throw invalidAccessToken()
   }
   return { sub, sid, jti, roles: roles, scope, iat, exp }
 }

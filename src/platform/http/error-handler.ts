@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isDatabaseUnavailable } from '../storage/database.ts'
-import { AppError, ValidationError, type ErrorCode } from './errors.ts'
+import { AppError, OAuthError, ValidationError, oauthErrorCodeOf, type ErrorCode } from './errors.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,41 +53,13 @@ export function toAppError(error: unknown): AppError {
   return new AppError('INTERNAL_ERROR', 'Something went wrong on our side.', { cause: error })
 }
 
-/** An RFC 6749 error with a code of its own (e.g. `unsupported_grant_type`). */
-export class OAuthError extends AppError {
-  constructor(
-    readonly oauthCode: 'unsupported_grant_type' | 'invalid_request' | 'invalid_scope',
-    message: string,
-  ) {
-    super('MALFORMED_REQUEST', message)
-  }
-}
-
-/** RFC 6749 §5.2 error codes for the token endpoint. */
-function oauthErrorCode(code: ErrorCode): string {
-  switch (code) {
-    case 'INVALID_CREDENTIALS':
-    case 'INVALID_REFRESH_TOKEN':
-    case 'ACCOUNT_DISABLED':
-    case 'EMAIL_NOT_VERIFIED':
-      return 'invalid_grant'
-    case 'INTERNAL_ERROR':
-      return 'server_error'
-    case 'UNAVAILABLE':
-    case 'RATE_LIMITED':
-      return 'temporarily_unavailable'
-    default:
-      return 'invalid_request'
-  }
-}
-
 function send(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   // RFC 6750 §3: every 401 names the scheme; token errors add their own error attribute.
   void reply.headers(
     error.status === 401 ? { 'www-authenticate': 'Bearer', ...error.headers } : error.headers,
   )
   if (request.routeOptions.config.oauthErrors === true) {
-    const oauthCode = error instanceof OAuthError ? error.oauthCode : oauthErrorCode(error.code)
+    const oauthCode = error instanceof OAuthError ? error.oauthCode : oauthErrorCodeOf(error.code)
     // RFC 6749 §5.2: errors are 400 unless client authentication failed; keep 429/5xx meaningful.
     const status = error.status >= 429 || error.status === 413 || error.status === 415 ? error.status : 400
     void reply.header('cache-control', 'no-store')

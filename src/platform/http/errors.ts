@@ -73,8 +73,73 @@ export class ValidationError extends AppError {
   }
 }
 
+/** An RFC 6749 error with a code of its own (e.g. `unsupported_grant_type`). */
+export class OAuthError extends AppError {
+  constructor(
+    readonly oauthCode: 'unsupported_grant_type' | 'invalid_request' | 'invalid_scope',
+    message: string,
+  ) {
+    super('MALFORMED_REQUEST', message)
+  }
+}
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'server_error'
+  | 'temporarily_unavailable'
+
+/**
+ * RFC 6749 §5.2: the token endpoint's error for each of our codes. Exhaustive on purpose: a new
+ * code must be placed here, not fall silently into `invalid_request`.
+ */
+export function oauthErrorCodeOf(code: ErrorCode): OAuthErrorCode {
+  switch (code) {
+    case 'INVALID_CREDENTIALS':
+    case 'INVALID_REFRESH_TOKEN':
+    case 'ACCOUNT_DISABLED':
+    case 'EMAIL_NOT_VERIFIED':
+    case 'MFA_REQUIRED':
+      return 'invalid_grant'
+    case 'INTERNAL_ERROR':
+      return 'server_error'
+    case 'UNAVAILABLE':
+    case 'RATE_LIMITED':
+      return 'temporarily_unavailable'
+    case 'MALFORMED_REQUEST':
+    case 'AUTH_REQUIRED':
+    case 'INVALID_TOKEN':
+    case 'TOKEN_EXPIRED':
+    case 'INSUFFICIENT_USER_AUTHENTICATION':
+    case 'FORBIDDEN':
+    case 'NOT_FOUND':
+    case 'ACCOUNT_EXISTS':
+    case 'PAYLOAD_TOO_LARGE':
+    case 'UNSUPPORTED_MEDIA_TYPE':
+    case 'VALIDATION_ERROR':
+      return 'invalid_request'
+  }
+}
+
+/* The errors more than one place throws, so each has one wording. */
+
 export const invalidCredentials = (): AppError =>
   new AppError('INVALID_CREDENTIALS', 'Incorrect username or password.')
+
+export const invalidRefreshToken = (): AppError =>
+  new AppError('INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked.')
+
+export const invalidAccessToken = (cause?: unknown): AuthenticationError =>
+  new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.', cause)
+
+export const accountDisabled = (): AppError => accountDisabled()
+
+export const accountExists = (cause?: unknown): AppError =>
+  new AppError('ACCOUNT_EXISTS', 'An account with this email or username already exists.', { cause })
+
+export const forbidden = (message: string): AppError => new AppError('FORBIDDEN', message)
 
 export const notFound = (what = 'resource'): AppError =>
   new AppError('NOT_FOUND', `The ${what} was not found.`)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { isoAt, type Clock } from '../clock.ts'
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import type { Db } from '../storage/database.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 

@@ -1,4 +1,4 @@
-import type { Context } from '../../compose.ts'
+import type { Context } from '../../context.ts'
 import { deliverDueMail } from './outbox.ts'
 
 /** How often the worker looks for due mail (retries, and mail queued by other instances). */
