@@ -22,6 +22,7 @@ export function securityHeaders(options: Readonly<HelmetOptions>): Readonly<Reco
  * its route says otherwise: personal data and tokens must not sit in shared caches.
  */
 export function registerResponseHeaders(app: FastifyInstance, options: Readonly<HelmetOptions>): void {
+  // Once, here: rebuilding them in the hook would cost every request (a test counts helmet's reads).
   const headers = securityHeaders(options)
   app.addHook('onRequest', (request, reply, done) => {
     void reply.headers(headers).header('x-request-id', request.id)

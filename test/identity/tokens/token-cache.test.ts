@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, before, describe, it } from 'node:test'
+import { after, before, describe, it, mock } from 'node:test'
 import { AccessTokens, VerifiedTokenCache } from '../../../src/identity/tokens/access-tokens.ts'
 import { AppError } from '../../../src/platform/http/errors.ts'
 import type { KeyStore } from '../../../src/identity/signing-keys/key-store.ts'
@@ -81,6 +81,50 @@ describe('AccessTokens: the verified-token cache', () => {
     const second = await verifier.verify(token)
     assert.equal(second, first, 'the cached claims themselves')
     assert.ok(Object.isFrozen(second) && Object.isFrozen(second.roles), 'shared claims cannot be changed')
+  })
+
+  /** How many signatures jose checks while `run` runs (it verifies them with WebCrypto). */
+  async function signatureChecks(run: () => Promise<unknown>): Promise<number> {
+    const verify = mock.method(crypto.subtle, 'verify')
+    try {
+      await run()
+      return verify.mock.callCount()
+    } finally {
+      verify.mock.restore()
+    }
+  }
+
+  it('checks the signature of a token once: later verifications skip it', async () => {
+    const verifier = tokens()
+    const token = await issue()
+    assert.equal(await signatureChecks(() => verifier.verify(token)), 1, 'the first verification checks it')
+    const hits = async () => {
+      for (let i = 0; i < 5; i += 1) await verifier.verify(token)
+    }
+    assert.equal(await signatureChecks(hits), 0, 'every later one is answered from the cache')
+  })
+
+  it('never serves a revoked token from the cache, and checks no signature to refuse it', async () => {
+    const verifier = tokens()
+    const sessionId = randomUUID()
+    const token = await issue(sessionId)
+    await verifier.verify(token)
+    await t.context.revocations.announce([{ kind: 'sid', value: sessionId }])
+    const refusals = async () => {
+      for (let i = 0; i < 3; i += 1)
+        assert.equal(await rejectionCode(verifier.verify(token)), 'INVALID_TOKEN')
+    }
+    assert.equal(await signatureChecks(refusals), 0)
+  })
+
+  it('keeps no entry past its token’s exp: the next verification is a full one, and fails', async () => {
+    const verifier = tokens()
+    const token = await issue()
+    const { exp } = await verifier.verify(token)
+    t.clock.advance(exp - t.clock.now() / 1000 + 31) // past exp and the 30 s tolerance
+    const expired = async () => assert.equal(await rejectionCode(verifier.verify(token)), 'TOKEN_EXPIRED')
+    assert.equal(await signatureChecks(expired), 1, 'verified afresh, not answered from the entry')
+    assert.equal(verifier.cachedTokens, 0)
   })
 
   it('checks exp again on every hit, with the same clock tolerance as a full verification', async () => {

@@ -94,11 +94,61 @@ for (const { kind, skip } of await databaseKinds()) {
       assert.deepEqual(seen, ['SelectQueryNode'])
     })
 
-    it('refuses a query that transforms an argument instead of binding it', async () => {
-      const lowered = preparedQuery((db, { id }: { id: string }) =>
-        db.selectFrom('users').select('email').where('id', '=', id.toUpperCase()),
+    it('builds and compiles the query once, then reuses it for every call and transaction', async () => {
+      let builds = 0
+      const selectUsername = preparedQuery((db, { id }: { id: string }) => {
+        builds += 1
+        return db.selectFrom('users').select('username').where('id', '=', id)
+      })
+      for (const id of ['user-1', 'user-2', 'nobody']) await selectUsername(db, { id })
+      await db.transaction().execute(async (trx) => selectUsername(trx, { id: 'user-2' }))
+      assert.deepEqual((await selectUsername(db, { id: 'user-2' })).rows, [{ username: 'deux' }])
+      assert.equal(builds, 1)
+    })
+
+    // The innocent edit this guards against: a normalisation moved into the builder would run
+    // once, on the first call's value, and that value would then be looked up for every caller.
+    const normalise = (text: string) => text.trim().normalize('NFKC').toLowerCase() // as identityKey
+    const transforms: Record<string, (key: string) => string> = {
+      'key.toLowerCase()': (key) => key.toLowerCase(),
+      'a normalising function': (key) => normalise(key),
+      'a template string': (key) => `users:${key}`,
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- the edit under test
+      'String(key)': (key) => String(key),
+      concatenation: (key) => 'users:' + key,
+    }
+    for (const [edit, transform] of Object.entries(transforms)) {
+      it(`refuses, at its first use, a builder that transforms an argument: ${edit}`, async () => {
+        const transformed = preparedQuery((db, { key }: { key: string }) =>
+          db.selectFrom('users').select('email').where('email_key', '=', transform(key)),
+        )
+        await assert.rejects(transformed(db, { key: 'one@example.com' }), (error: unknown) => {
+          assert.ok(error instanceof TypeError)
+          assert.match(error.message, /^prepared query \(key\): build it with each argument as it is/)
+          return true
+        })
+      })
+    }
+
+    it('refuses a builder that leaves an argument out of the parameters', async () => {
+      const dropped = preparedQuery((db, { id }: { id: string }) =>
+        db.selectFrom('users').select('email').where('id', '=', JSON.stringify(id)),
       )
-      await assert.rejects(lowered(db, { id: 'user-1' }), /id not a parameter/)
+      await assert.rejects(dropped(db, { id: 'user-1' }), {
+        name: 'TypeError',
+        message: /^prepared query: id not a parameter of select/,
+      })
+    })
+
+    it('refuses a transforming builder on a database with a plugin too', async () => {
+      const lowered = preparedQuery((db, { key }: { key: string }) =>
+        db.selectFrom('users').select('email').where('email_key', '=', key.toLowerCase()),
+      )
+      const withPlugin = db.withPlugin({
+        transformQuery: (args) => args.node,
+        transformResult: async (args) => Promise.resolve(args.result),
+      })
+      await assert.rejects(lowered(withPlugin, { key: 'one@example.com' }), TypeError)
     })
   })
 }
