@@ -3,10 +3,7 @@ import cors from '@fastify/cors'
 import formbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { createGuards } from './identity/guard/guard.ts'
 import { PASSWORD_POLICY_CHECK } from './identity/users/password-policy.ts'
-import { authRoutes } from './features/login/routes.ts'
-import { TokenResponse } from './identity/tokens/schemas.ts'
 import { registerErrorHandling } from './platform/http/error-handler.ts'
 import { registerAccessLog } from './platform/http/logging.ts'
 import { registerOpenApi } from './platform/http/openapi.ts'
@@ -14,16 +11,13 @@ import { requestIdFor } from './platform/http/request-context.ts'
 import { registerResponseHeaders } from './platform/http/security-headers.ts'
 import { ErrorEnvelope } from './platform/http/schemas.ts'
 import { registerBodyTypeGuard, registerValidation } from './platform/http/validation.ts'
-import { keyRoutes } from './features/jwks/routes.ts'
-import { operationsRoutes } from './features/ops/routes.ts'
 import type { Context } from './context.ts'
 import { NORMALIZED_EMAIL_CHECK } from './identity/users/login-names.ts'
 import { User } from './identity/users/schemas.ts'
-import { userRoutes } from './features/me/routes.ts'
-import { sessionRoutes } from './features/sessions/routes.ts'
-import { todoRoutes } from './features/todos/routes.ts'
-import { adminRoutes } from './features/admin/routes.ts'
-import { accountRoutes } from './features/password-reset/routes.ts'
+import { registerRoutes } from './routes.ts'
+import { installRouteGuards } from './identity/guard/route-guards.ts'
+import { accessTokenAuthenticator } from './identity/guard/authenticators/access-token.ts'
+import { TokenResponse } from './identity/tokens/token-response.ts'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -81,21 +75,18 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
       },
     })
   }
+  installRouteGuards(app, {
+    db: ctx.db,
+    limits: ctx.limits,
+    authenticators: [accessTokenAuthenticator(ctx.accessTokens)],
+  })
   await registerOpenApi(app, {
     roleScopes: config.roleScopes,
     serve: config.docs,
     metricsToken: config.metricsToken !== undefined,
   })
 
-  const guards = createGuards(ctx.accessTokens, ctx.db)
-  await app.register(operationsRoutes(ctx))
-  await app.register(keyRoutes(ctx.signingKeys))
-  await app.register(authRoutes(ctx))
-  await app.register(sessionRoutes(ctx, guards))
-  await app.register(userRoutes(ctx, guards))
-  await app.register(accountRoutes(ctx, guards))
-  await app.register(todoRoutes(ctx, guards))
-  await app.register(adminRoutes(ctx, guards))
+  await registerRoutes(app, ctx)
   return app
 }
 

@@ -21,6 +21,8 @@ import { recordAuditEvent, type RequestOrigin } from './identity/audit/audit-log
 import { createAccount } from './identity/users/accounts.ts'
 import { findUserByEmail, updateUser } from './identity/users/store.ts'
 import { AppError, ValidationError } from './platform/http/errors.ts'
+import { refuseDisabledAccount, type LoginCheck } from './identity/login/checks.ts'
+import { refuseUnverifiedEmail } from './features/email-verification/login-check.ts'
 
 export interface ContextOverrides {
   clock?: Clock
@@ -65,6 +67,7 @@ export async function openContext(config: Config, overrides: ContextOverrides = 
         )
     })
     await revocations.start()
+    const mailQueue = MailQueue.fromConfig(config, overrides.mail)
     const ctx: Context = {
       config,
       db,
@@ -82,9 +85,10 @@ export async function openContext(config: Config, overrides: ContextOverrides = 
       limits: new RateLimits(limiterStore, config, clock, db),
       limiterStore,
       revocationChannel: redis,
-      mailQueue: MailQueue.fromConfig(config, overrides.mail),
+      mailQueue,
       secretsKey,
       refreshSuccessorKey,
+      loginChecks: loginChecks({ db, clock, config, mailQueue }),
     }
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
     return ctx
@@ -94,6 +98,11 @@ export async function openContext(config: Config, overrides: ContextOverrides = 
     await db.destroy()
     throw error
   }
+}
+
+/** The checks every login runs once its first proof holds, in this order (identity/login/checks.ts). */
+function loginChecks(ctx: Pick<Context, 'db' | 'clock' | 'config' | 'mailQueue'>): LoginCheck[] {
+  return [refuseDisabledAccount, refuseUnverifiedEmail(ctx)]
 }
 
 export async function closeContext(ctx: Context): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { LoginCheck } from './identity/login/checks.ts'
 import type { RateLimits } from './identity/limits/limits.ts'
 import type { RedisRevocationChannel } from './identity/sessions/revocation-channel.ts'
 import type { Revocations } from './identity/sessions/revocations.ts'
@@ -40,4 +41,6 @@ export interface Context {
   secretsKey: SecretBox | undefined
   /** Seals a rotated refresh token's successor for the reuse grace window (a database key). */
   refreshSuccessorKey: SecretBox
+  /** What every login must pass after its password: a disabled account, an unverified address… */
+  loginChecks: readonly LoginCheck[]
 }

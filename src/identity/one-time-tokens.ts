@@ -1,3 +1,4 @@
+import { Type } from 'typebox'
 import { randomUUID } from 'node:crypto'
 import { isoAt, type Clock } from '../platform/clock.ts'
 import { recipientKey, type Recipient } from '../platform/mail/outbox.ts'
@@ -11,6 +12,13 @@ import type { OneTimeTokenPurpose } from '../platform/storage/schema.ts'
  * stored only as SHA-256 — the same construction as refresh tokens, for the same reason (nothing
  * to brute-force in a 256-bit secret, so a fast hash is right). Each is consumed at most once.
  */
+/** A one-time token as a request carries it. */
+export const LinkToken = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  description: 'The `token` query parameter of the link in the mail.',
+})
+
 export const newOneTimeToken = newRefreshToken
 export const hashOneTimeToken = hashRefreshToken
 

@@ -1,16 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { listAuditEvents } from '../../identity/audit/audit-log.ts'
-import { principalOf, type Guards } from '../../identity/guard/guard.ts'
+import { principalOf } from '../../identity/guard/principal.ts'
 import { DEFAULT_PAGE_SIZE } from '../../platform/http/pagination.ts'
 import { originOf } from '../../platform/http/request-context.ts'
-import {
-  BEARER_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  SMALL_BODY_LIMIT_BYTES,
-  errorResponses,
-} from '../../platform/http/schemas.ts'
+import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
 import type { Context } from '../../context.ts'
 import { UserRef } from '../../identity/users/schemas.ts'
 import {
@@ -23,21 +17,22 @@ import {
   UserPage,
 } from './schemas.ts'
 import { deleteUserAsAdmin, getUserById, searchUsers, stats, updateUserAsAdmin } from './service.ts'
+import { requireRole } from '../../identity/guard/route-guards.ts'
 
 /**
  * Every route here needs the admin role — checked on the token and on the user's current record —
  * and the admin scope.
  */
-export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
-  const adminOnly = guards.requireRole('admin', { scope: 'admin' })
-  const common = { tags: ['admin'], security: BEARER_SECURITY }
-  const denied = errorResponses(...BEARER_ERRORS, 'FORBIDDEN', 'VALIDATION_ERROR')
+export function adminRoutes(ctx: Context): FastifyPluginAsyncTypebox {
+  const adminOnly = { guard: requireRole('admin', { scope: 'admin' }) }
+  const common = { tags: ['admin'] }
+  const denied = errorResponses('VALIDATION_ERROR')
 
   return async (app) => {
     app.get(
-      '/admin/users',
+      '/users',
       {
-        onRequest: adminOnly,
+        config: adminOnly,
         schema: {
           ...common,
           summary: 'Search users',
@@ -52,9 +47,9 @@ export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTyp
     )
 
     app.get(
-      '/admin/users/:id',
+      '/users/:id',
       {
-        onRequest: adminOnly,
+        config: adminOnly,
         schema: {
           ...common,
           summary: 'One user',
@@ -66,10 +61,10 @@ export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTyp
     )
 
     app.patch(
-      '/admin/users/:id',
+      '/users/:id',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: adminOnly,
+        config: adminOnly,
         schema: {
           ...common,
           summary: 'Change roles, disable or enable, or rename a user',
@@ -91,9 +86,9 @@ export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTyp
     )
 
     app.delete(
-      '/admin/users/:id',
+      '/users/:id',
       {
-        onRequest: adminOnly,
+        config: adminOnly,
         schema: {
           ...common,
           summary: 'Delete a user, their sessions and their todos',
@@ -112,9 +107,9 @@ export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTyp
     )
 
     app.get(
-      '/admin/stats',
+      '/stats',
       {
-        onRequest: adminOnly,
+        config: adminOnly,
         schema: {
           ...common,
           summary: 'Counts of users, live sessions and logins',
@@ -125,9 +120,9 @@ export function adminRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTyp
     )
 
     app.get(
-      '/admin/audit',
+      '/audit',
       {
-        onRequest: adminOnly,
+        config: adminOnly,
         schema: {
           ...common,
           summary: 'Security events, newest first',

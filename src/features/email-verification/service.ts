@@ -1,11 +1,11 @@
 import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
-import { AppError, invalidAccessToken } from '../../platform/http/errors.ts'
+import { invalidAccessToken } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../platform/mail/outbox.ts'
 import type { Context } from '../../context.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
-import { findUserById, type UserRow } from '../../identity/users/store.ts'
-import { verificationMail } from '../password-reset/mails.ts'
+import { findUserById } from '../../identity/users/store.ts'
+import { verificationMail } from './mails.ts'
 import {
   consumeToken,
   hashOneTimeToken,
@@ -26,7 +26,9 @@ export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000
  * minted and no mail queued (the mail goes to the holder of the token just inserted, so both or
  * neither). Returns whether a mail was queued.
  */
-async function sendVerificationMail(ctx: Context, userId: string): Promise<boolean> {
+type MailingDeps = Pick<Context, 'db' | 'clock' | 'config' | 'mailQueue'>
+
+async function sendVerificationMail(ctx: MailingDeps, userId: string): Promise<boolean> {
   const { db, clock, config, mailQueue } = ctx
   const token = newOneTimeToken()
   const expiresAt = clock.now() + config.emailVerificationTtlSeconds * 1000
@@ -47,7 +49,7 @@ async function sendVerificationMail(ctx: Context, userId: string): Promise<boole
  * get the same `202`. The audit event says when no mail went out.
  */
 export async function requestEmailVerification(
-  ctx: Context,
+  ctx: MailingDeps,
   userId: string,
   origin: RequestOrigin,
 ): Promise<void> {
@@ -71,7 +73,11 @@ const BUDGET_SPENT = { mailed: false, reason: 'budget_spent' }
  * the address the link was mailed to: if the account's address has changed since, the link proves
  * nothing about the new one and is refused. Other outstanding verification links are voided.
  */
-export async function verifyEmail(ctx: Context, token: string, origin: RequestOrigin): Promise<void> {
+export async function verifyEmail(
+  ctx: Pick<Context, 'db' | 'clock'>,
+  token: string,
+  origin: RequestOrigin,
+): Promise<void> {
   const { db, clock } = ctx
   const userId = await db.transaction().execute(async (trx) => {
     const used = await consumeToken(trx, clock, 'email_verification', token)
@@ -92,36 +98,22 @@ export async function verifyEmail(ctx: Context, token: string, origin: RequestOr
 }
 
 /**
- * With `REQUIRE_VERIFIED_EMAIL`, the login of an account whose address is not verified fails —
- * after the right password only, like a disabled account, so a guesser learns nothing. Since the
- * user cannot log in to ask for a link, the refusal mails one (at most every 5 minutes).
+ * After a login refused for an unverified address: since the user cannot log in to ask for a link,
+ * the refusal mails one (at most every 5 minutes, within the account's budget of link mails).
  */
-export async function refuseUnverifiedLogin(
-  ctx: Context,
-  user: UserRow,
-  attemptedUsername: string,
+export async function mailLinkAfterRefusedLogin(
+  ctx: MailingDeps,
+  userId: string,
   origin: RequestOrigin,
-): Promise<never> {
-  const { db, clock, metrics } = ctx
-  metrics.loginFailed()
+): Promise<void> {
+  const { db, clock } = ctx
+  const last = await lastIssuedAt(db, userId, 'email_verification')
+  if (last !== undefined && clock.now() - last < LOGIN_RESEND_INTERVAL_MS) return
+  const mailed = await sendVerificationMail(ctx, userId)
   await recordAuditEvent(db, clock, {
-    type: 'login_failed',
-    userId: user.id,
+    type: 'email_verification_requested',
+    userId,
     origin,
-    data: { username: attemptedUsername.slice(0, 254), reason: 'email_not_verified' },
+    data: { trigger: 'login', ...(mailed ? {} : BUDGET_SPENT) },
   })
-  const last = await lastIssuedAt(db, user.id, 'email_verification')
-  if (last === undefined || clock.now() - last >= LOGIN_RESEND_INTERVAL_MS) {
-    const mailed = await sendVerificationMail(ctx, user.id)
-    await recordAuditEvent(db, clock, {
-      type: 'email_verification_requested',
-      userId: user.id,
-      origin,
-      data: { trigger: 'login', ...(mailed ? {} : BUDGET_SPENT) },
-    })
-  }
-  throw new AppError(
-    'EMAIL_NOT_VERIFIED',
-    "This account's email address is not verified yet: follow the link we mailed to it.",
-  )
 }

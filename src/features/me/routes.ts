@@ -1,47 +1,76 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf, type Guards } from '../../identity/guard/guard.ts'
+import { principalOf } from '../../identity/guard/principal.ts'
 import {
-  BEARER_ERRORS,
-  BEARER_SECURITY,
   BODY_ERRORS,
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
+  NO_CONTENT,
 } from '../../platform/http/schemas.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import type { Context } from '../../context.ts'
-import { UpdateMeBody, UserRef } from '../../identity/users/schemas.ts'
+import { UserRef } from '../../identity/users/schemas.ts'
+import { ChangePasswordBody, UpdateMeBody } from './schemas.ts'
+import { changePassword } from './password.ts'
 import { getUser, updateProfile } from './service.ts'
+import { requireAuth } from '../../identity/guard/route-guards.ts'
 
-export function userRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
+export function meRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
-      '/me',
+      '',
       {
-        onRequest: guards.requireAuth,
+        config: { guard: requireAuth },
         schema: {
           tags: ['users'],
           summary: 'The authenticated user',
-          security: BEARER_SECURITY,
-          response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS) },
+          response: { 200: UserRef },
         },
       },
       async (request) => getUser(ctx, principalOf(request).userId),
     )
 
     app.patch(
-      '/me',
+      '',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: guards.requireAuth,
+        config: { guard: requireAuth },
         schema: {
           tags: ['users'],
           summary: 'Change your name or username',
-          security: BEARER_SECURITY,
           body: UpdateMeBody,
-          response: { 200: UserRef, ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'ACCOUNT_EXISTS') },
+          response: { 200: UserRef, ...errorResponses(...BODY_ERRORS, 'ACCOUNT_EXISTS') },
         },
       },
       async (request) => updateProfile(ctx, principalOf(request).userId, request.body, originOf(request)),
+    )
+
+    app.post(
+      '/password',
+      {
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
+        config: { guard: requireAuth },
+        schema: {
+          tags: ['users'],
+          summary: 'Change your password',
+          description:
+            'Needs the current password. A wrong `current_password` is a `422 VALIDATION_ERROR` naming that ' +
+            'field (the bearer token is fine, so not a 401); a new password that breaks the policy is a `422` ' +
+            'naming `new_password`. Every other session of the user ends; this one stays. Unused ' +
+            'password-reset links stop working. Checking the current password is limited like a login ' +
+            '(`LOGIN_RATE_LIMIT` a minute per user; a wrong one counts as a failed login of the account from ' +
+            'this network, and a blocked account is a `429`); the 5th wrong current password in a row ends ' +
+            'this session.',
+          body: ChangePasswordBody,
+          response: {
+            ...NO_CONTENT,
+            ...errorResponses(...BODY_ERRORS, 'RATE_LIMITED', 'UNAVAILABLE'),
+          },
+        },
+      },
+      async (request, reply) => {
+        await changePassword(ctx, principalOf(request), request.body, originOf(request))
+        return reply.code(204).send(null)
+      },
     )
   }
 }

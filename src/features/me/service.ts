@@ -1,5 +1,6 @@
 import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
-import type { UpdateMeBody, User } from '../../identity/users/schemas.ts'
+import type { User } from '../../identity/users/schemas.ts'
+import type { UpdateMeBody } from './schemas.ts'
 import { findUserById, toUser, updateUser } from '../../identity/users/store.ts'
 import type { Context } from '../../context.ts'
 import { isoAt } from '../../platform/clock.ts'

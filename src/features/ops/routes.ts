@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { requireSecretBearer } from '../../identity/guard/guard.ts'
+import { requireSecretBearer } from '../../identity/guard/route-guards.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { errorResponses } from '../../platform/http/schemas.ts'
 import type { Context } from '../../context.ts'
@@ -20,7 +20,7 @@ async function withTimeout(check: Promise<void>, ms: number): Promise<void> {
   }
 }
 
-export function operationsRoutes(ctx: Context): FastifyPluginAsyncTypebox {
+export function opsRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/health',
@@ -75,7 +75,9 @@ export function operationsRoutes(ctx: Context): FastifyPluginAsyncTypebox {
     app.get(
       '/metrics',
       {
-        ...(metricsToken !== undefined && { onRequest: requireSecretBearer(metricsToken, 'METRICS_TOKEN') }),
+        ...(metricsToken !== undefined && {
+          config: { guard: requireSecretBearer(metricsToken, 'METRICS_TOKEN', 'MetricsToken') },
+        }),
         schema: {
           tags: ['operations'],
           summary: 'Prometheus metrics',
@@ -83,10 +85,8 @@ export function operationsRoutes(ctx: Context): FastifyPluginAsyncTypebox {
             ? 'Needs `Authorization: Bearer <METRICS_TOKEN>`.'
             : 'Open to anyone who reaches it: `METRICS_TOKEN` is not set.',
           produces: ['text/plain'],
-          ...(metricsToken !== undefined && { security: [{ MetricsToken: [] }] }),
           response: {
             200: Type.String({ description: 'Prometheus text exposition format' }),
-            ...(metricsToken !== undefined && errorResponses('AUTH_REQUIRED', 'INVALID_TOKEN')),
           },
         },
       },

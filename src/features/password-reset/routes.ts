@@ -1,78 +1,29 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
-import { principalOf, type Guards } from '../../identity/guard/guard.ts'
+import type { Context } from '../../context.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import {
-  BEARER_ERRORS,
-  BEARER_SECURITY,
+  ACCEPTED,
   BODY_ERRORS,
+  NO_CONTENT,
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
 } from '../../platform/http/schemas.ts'
-import type { Context } from '../../context.ts'
-import { requestEmailVerification, verifyEmail } from '../email-verification/service.ts'
-import { changePassword, requestPasswordReset, resetPassword } from './service.ts'
-import { ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody } from './schemas.ts'
-
-const NO_CONTENT = { 204: Type.Null({ description: 'Done.' }) }
-/** `202` with no body at all (no `null`, no content type): there is nothing to say. */
-const ACCEPTED = {
-  // `type: 'null'` keeps the OpenAPI response free of content; `undefined` is what the handler sends.
-  202: Type.Unsafe<undefined>({ type: 'null', description: 'Accepted; any mail is sent in the background.' }),
-}
+import { ForgotPasswordBody, ResetPasswordBody } from './schemas.ts'
+import { requestPasswordReset, resetPassword } from './service.ts'
 
 /**
- * The account lifecycle after signup:
- *
- * | route | guard | sends mail |
- * |---|---|---|
- * | `POST /me/password` | bearer | no |
- * | `POST /auth/password/forgot` | — | yes (to an active account only) |
- * | `POST /auth/password/reset` | the token from the mail | no |
- * | `POST /auth/email/verify/request` | bearer | yes (unless already verified) |
- * | `POST /auth/email/verify` | the token from the mail | no |
- *
- * The two routes that send mail are limited to `MAIL_RATE_LIMIT` per client address, counted before
- * the body is read, to a budget for the whole service (see `RateLimits`), and each account to a
- * budget of mails of each kind (`LINK_MAILS_PER_ACCOUNT`).
+ * A forgotten password: a mail with a single-use link (to an active account only), then the new
+ * password with the link's token. The mail route is limited to `MAIL_RATE_LIMIT` per client
+ * address, counted before the body is read, to a budget for the whole service (see `RateLimits`),
+ * and each account to a budget of mails (`LINK_MAILS_PER_ACCOUNT`).
  */
-export function accountRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
+export function passwordResetRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
-      '/me/password',
+      '/forgot',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: guards.requireAuth,
-        schema: {
-          tags: ['users'],
-          summary: 'Change your password',
-          description:
-            'Needs the current password. A wrong `current_password` is a `422 VALIDATION_ERROR` naming that ' +
-            'field (the bearer token is fine, so not a 401); a new password that breaks the policy is a `422` ' +
-            'naming `new_password`. Every other session of the user ends; this one stays. Unused ' +
-            'password-reset links stop working. Checking the current password is limited like a login ' +
-            '(`LOGIN_RATE_LIMIT` a minute per user; a wrong one counts as a failed login of the account from ' +
-            'this network, and a blocked account is a `429`); the 5th wrong current password in a row ends ' +
-            'this session.',
-          security: BEARER_SECURITY,
-          body: ChangePasswordBody,
-          response: {
-            ...NO_CONTENT,
-            ...errorResponses(...BEARER_ERRORS, ...BODY_ERRORS, 'RATE_LIMITED', 'UNAVAILABLE'),
-          },
-        },
-      },
-      async (request, reply) => {
-        await changePassword(ctx, principalOf(request), request.body, originOf(request))
-        return reply.code(204).send(null)
-      },
-    )
-
-    app.post(
-      '/auth/password/forgot',
-      {
-        bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: ctx.limits.byAddress('mail'),
+        config: { limit: 'mail' },
         schema: {
           tags: ['account'],
           summary: 'Mail a password-reset link',
@@ -93,7 +44,7 @@ export function accountRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncT
     )
 
     app.post(
-      '/auth/password/reset',
+      '/reset',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
         schema: {
@@ -110,50 +61,6 @@ export function accountRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncT
       },
       async (request, reply) => {
         await resetPassword(ctx, request.body, originOf(request))
-        return reply.code(204).send(null)
-      },
-    )
-
-    app.post(
-      '/auth/email/verify/request',
-      {
-        onRequest: [ctx.limits.byAddress('mail'), guards.requireAuth],
-        schema: {
-          tags: ['account'],
-          summary: 'Mail a link that verifies your email address',
-          description:
-            '`202` with an empty body. The link (`PUBLIC_URL/verify-email?token=…`) is single-use and valid for ' +
-            '`EMAIL_VERIFICATION_TTL` (24 hours by default). An address that is already verified gets no mail. ' +
-            'An account gets at most 3 verification mails an hour and 10 a day (those mailed after a login ' +
-            'refused by `REQUIRE_VERIFIED_EMAIL` included): beyond that nothing is mailed (the links already ' +
-            'mailed still work) and the answer is the same `202`.',
-          security: BEARER_SECURITY,
-          response: { ...ACCEPTED, ...errorResponses(...BEARER_ERRORS, 'RATE_LIMITED') },
-        },
-      },
-      async (request, reply) => {
-        await requestEmailVerification(ctx, principalOf(request).userId, originOf(request))
-        return reply.code(202).send(undefined)
-      },
-    )
-
-    app.post(
-      '/auth/email/verify',
-      {
-        bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        schema: {
-          tags: ['account'],
-          summary: 'Verify your email address with the token from the mail',
-          description:
-            'Sets `email_verified`. No bearer token is needed: the token proves the mail arrived, and the link is ' +
-            'often opened on another device. A token that is unknown, expired or already used is a ' +
-            '`422 VALIDATION_ERROR` naming `token`.',
-          body: VerifyEmailBody,
-          response: { ...NO_CONTENT, ...errorResponses(...BODY_ERRORS) },
-        },
-      },
-      async (request, reply) => {
-        await verifyEmail(ctx, request.body.token, originOf(request))
         return reply.code(204).send(null)
       },
     )

@@ -1,29 +1,75 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { principalOf, type Guards } from '../../identity/guard/guard.ts'
-import { notFound } from '../../platform/http/errors.ts'
+import { principalOf } from '../../identity/guard/principal.ts'
+import { notFound, invalidRefreshToken } from '../../platform/http/errors.ts'
 import { originOf } from '../../platform/http/request-context.ts'
-import { BEARER_ERRORS, BEARER_SECURITY, errorResponses } from '../../platform/http/schemas.ts'
+import {
+  errorResponses,
+  BODY_ERRORS,
+  SMALL_BODY_LIMIT_BYTES,
+  NO_CONTENT,
+} from '../../platform/http/schemas.ts'
 import type { Context } from '../../context.ts'
-import { clearRefreshCookie } from '../../identity/sessions/cookie.ts'
-import { SessionIdParams, SessionView } from './schemas.ts'
+import { clearRefreshCookie, refreshCookieOf, refreshesWithCookie } from '../../identity/sessions/cookie.ts'
+import { SessionIdParams, SessionView, RefreshBody } from './schemas.ts'
 import { endSessions, listActiveSessions } from '../../identity/sessions/sessions.ts'
+import { crossSiteGuard } from '../../platform/http/cross-site.ts'
+import { TokenResponseRef, sendTokens } from '../../identity/tokens/token-response.ts'
+import { refreshWithToken } from '../../identity/sessions/refresh.ts'
+import { requireAuth } from '../../identity/guard/route-guards.ts'
 
-const NO_CONTENT = { 204: Type.Null({ description: 'Done.' }) }
-
-export function sessionRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
+export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
+  // The contract's "Browser requests": a cookie refresh sent from another site is refused (CSRF).
+  const refuseCrossSite = crossSiteGuard(ctx.config)
   return async (app) => {
     app.post(
-      '/auth/logout',
+      '/refresh',
       {
-        onRequest: guards.requireAuth,
+        bodyLimit: SMALL_BODY_LIMIT_BYTES,
+        config: { bodyOptional: true },
+        preHandler: refuseCrossSite(refreshesWithCookie),
+        schema: {
+          tags: ['auth'],
+          summary: 'Exchange a refresh token for new tokens (rotation)',
+          description:
+            'The refresh token comes from the JSON body or, when the body has none, from the `gatehouse_refresh` ' +
+            'cookie: then the body may be `{}` or left out (no body, with no `Content-Type` or with ' +
+            '`application/json`). A cookie refresh sent by a browser from another site (`Sec-Fetch-Site: ' +
+            "cross-site`, or an `Origin` other than the service's own, `PUBLIC_URL`'s or one in `CORS_ORIGINS`; " +
+            '`Origin: null` always) is refused with `403 FORBIDDEN` (CSRF); a form or text body, even an empty ' +
+            'one, is a `415`. The presented token is retired; see the README. Presented again within ' +
+            '`REFRESH_REUSE_GRACE` of its rotation, it returns the same successor refresh token (with a fresh ' +
+            'access token); presented later, it ends the session (401).',
+          body: RefreshBody,
+          response: {
+            200: TokenResponseRef,
+            ...errorResponses(
+              ...BODY_ERRORS,
+              'INVALID_REFRESH_TOKEN',
+              'FORBIDDEN',
+              'ACCOUNT_DISABLED',
+              'RATE_LIMITED',
+            ),
+          },
+        },
+      },
+      async (request, reply) => {
+        const presented = request.body.refresh_token ?? refreshCookieOf(request)
+        if (presented === undefined) throw invalidRefreshToken()
+        return sendTokens(reply, await refreshWithToken(ctx, presented, originOf(request)), true)
+      },
+    )
+
+    app.post(
+      '/logout',
+      {
+        config: { guard: requireAuth },
         schema: {
           tags: ['sessions'],
           summary: 'End this session',
           description:
             "The session's refresh tokens and access tokens stop working at once; the refresh cookie is cleared.",
-          security: BEARER_SECURITY,
-          response: { ...NO_CONTENT, ...errorResponses(...BEARER_ERRORS) },
+          response: { ...NO_CONTENT },
         },
       },
       async (request, reply) => {
@@ -35,14 +81,13 @@ export function sessionRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncT
     )
 
     app.post(
-      '/auth/logout-all',
+      '/logout-all',
       {
-        onRequest: guards.requireAuth,
+        config: { guard: requireAuth },
         schema: {
           tags: ['sessions'],
           summary: 'End every session of this user',
-          security: BEARER_SECURITY,
-          response: { ...NO_CONTENT, ...errorResponses(...BEARER_ERRORS) },
+          response: { ...NO_CONTENT },
         },
       },
       async (request, reply) => {
@@ -53,14 +98,13 @@ export function sessionRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncT
     )
 
     app.get(
-      '/auth/sessions',
+      '/sessions',
       {
-        onRequest: guards.requireAuth,
+        config: { guard: requireAuth },
         schema: {
           tags: ['sessions'],
           summary: 'Sessions of this user that can still be refreshed',
-          security: BEARER_SECURITY,
-          response: { 200: Type.Array(SessionView), ...errorResponses(...BEARER_ERRORS) },
+          response: { 200: Type.Array(SessionView) },
         },
       },
       async (request) => {
@@ -71,16 +115,15 @@ export function sessionRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncT
     )
 
     app.delete(
-      '/auth/sessions/:id',
+      '/sessions/:id',
       {
-        onRequest: guards.requireAuth,
+        config: { guard: requireAuth },
         schema: {
           tags: ['sessions'],
           summary: 'End one of your sessions',
           description: "`404` for a session that is not the caller's or has already ended.",
-          security: BEARER_SECURITY,
           params: SessionIdParams,
-          response: { ...NO_CONTENT, ...errorResponses(...BEARER_ERRORS, 'NOT_FOUND', 'VALIDATION_ERROR') },
+          response: { ...NO_CONTENT, ...errorResponses('NOT_FOUND', 'VALIDATION_ERROR') },
         },
       },
       async (request, reply) => {

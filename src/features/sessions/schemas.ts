@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 
 export const SessionView = Type.Object(
   {
@@ -17,3 +17,9 @@ export const SessionView = Type.Object(
 )
 
 export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })) },
+  { additionalProperties: false },
+)
+export type RefreshBody = Static<typeof RefreshBody>

@@ -1,58 +1,52 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { principalOf, type Guards } from '../../identity/guard/guard.ts'
+import { principalOf } from '../../identity/guard/principal.ts'
 import { DEFAULT_PAGE_SIZE } from '../../platform/http/pagination.ts'
-import {
-  BEARER_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  SMALL_BODY_LIMIT_BYTES,
-  errorResponses,
-} from '../../platform/http/schemas.ts'
+import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
 import type { Context } from '../../context.ts'
 import { CreateTodoBody, ListTodosQuery, Todo, TodoPage, TodoParams, UpdateTodoBody } from './schemas.ts'
 import { createTodo, deleteTodo, getTodo, listTodos, updateTodo } from './service.ts'
+import { requireScope, checkRole } from '../../identity/guard/route-guards.ts'
 
 /**
  * The worked example of a resource protected by Gatehouse: each route declares the scope it needs,
  * handlers take the caller from `principalOf(request)`, and its service functions only ever touch the caller's rows.
  */
-export function todoRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncTypebox {
-  const FORBIDDEN_OR_BEARER = errorResponses(...BEARER_ERRORS, 'FORBIDDEN')
-  const common = { tags: ['todos'], security: BEARER_SECURITY }
+export function todoRoutes(ctx: Context): FastifyPluginAsyncTypebox {
+  const common = { tags: ['todos'] }
 
   return async (app) => {
     app.get(
-      '/todos',
+      '',
       {
-        onRequest: guards.requireScope('todos:read'),
+        config: { guard: requireScope('todos:read') },
         schema: {
           ...common,
           summary: 'Your todos, newest first',
           description: '`?all=true` lists everyone’s and needs the admin role.',
           querystring: ListTodosQuery,
-          response: { 200: TodoPage, ...FORBIDDEN_OR_BEARER, ...errorResponses('VALIDATION_ERROR') },
+          response: { 200: TodoPage, ...errorResponses('VALIDATION_ERROR') },
         },
       },
       async (request) => {
         const { userId } = principalOf(request)
         const { all, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
         // Like every admin route, on the user's current record: a demoted admin's token still says admin.
-        if (all === true) await guards.checkRole(request, 'admin', 'Listing all todos needs the admin role.')
+        if (all === true) await checkRole(ctx.db, request, 'admin', 'Listing all todos needs the admin role.')
         return listTodos(ctx, all === true ? 'everyone' : { userId }, limit, cursor)
       },
     )
 
     app.post(
-      '/todos',
+      '',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: guards.requireScope('todos:write'),
+        config: { guard: requireScope('todos:write') },
         schema: {
           ...common,
           summary: 'Create a todo',
           body: CreateTodoBody,
-          response: { 201: Todo, ...FORBIDDEN_OR_BEARER, ...errorResponses(...BODY_ERRORS) },
+          response: { 201: Todo, ...errorResponses(...BODY_ERRORS) },
         },
       },
       async (request, reply) =>
@@ -60,46 +54,45 @@ export function todoRoutes(ctx: Context, guards: Guards): FastifyPluginAsyncType
     )
 
     app.get(
-      '/todos/:id',
+      '/:id',
       {
-        onRequest: guards.requireScope('todos:read'),
+        config: { guard: requireScope('todos:read') },
         schema: {
           ...common,
           summary: 'One of your todos',
           params: TodoParams,
-          response: { 200: Todo, ...FORBIDDEN_OR_BEARER, ...errorResponses('NOT_FOUND', 'VALIDATION_ERROR') },
+          response: { 200: Todo, ...errorResponses('NOT_FOUND', 'VALIDATION_ERROR') },
         },
       },
       async (request) => getTodo(ctx, principalOf(request).userId, request.params.id),
     )
 
     app.patch(
-      '/todos/:id',
+      '/:id',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        onRequest: guards.requireScope('todos:write'),
+        config: { guard: requireScope('todos:write') },
         schema: {
           ...common,
           summary: 'Change the title or done flag of one of your todos',
           params: TodoParams,
           body: UpdateTodoBody,
-          response: { 200: Todo, ...FORBIDDEN_OR_BEARER, ...errorResponses(...BODY_ERRORS, 'NOT_FOUND') },
+          response: { 200: Todo, ...errorResponses(...BODY_ERRORS, 'NOT_FOUND') },
         },
       },
       async (request) => updateTodo(ctx, principalOf(request).userId, request.params.id, request.body),
     )
 
     app.delete(
-      '/todos/:id',
+      '/:id',
       {
-        onRequest: guards.requireScope('todos:write'),
+        config: { guard: requireScope('todos:write') },
         schema: {
           ...common,
           summary: 'Delete one of your todos',
           params: TodoParams,
           response: {
             204: Type.Null({ description: 'Deleted.' }),
-            ...FORBIDDEN_OR_BEARER,
             ...errorResponses('NOT_FOUND', 'VALIDATION_ERROR'),
           },
         },

@@ -1,18 +1,25 @@
 import { randomUUID } from 'node:crypto'
 import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
-import { isoAt } from '../../platform/clock.ts'
-import { SealedSecretError } from '../../platform/crypto/secrets.ts'
+import { isoAt, type Clock } from '../../platform/clock.ts'
+import type { Config } from '../../platform/config/config.ts'
+import type { RateLimits } from '../limits/limits.ts'
+import { SealedSecretError, type SecretBox } from '../../platform/crypto/secrets.ts'
 import { invalidRefreshToken } from '../../platform/http/errors.ts'
-import type { Context } from '../../context.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from '../../platform/crypto/opaque-tokens.ts'
-import type { Revocation } from './revocations.ts'
+import type { Revocation, Revocations } from './revocations.ts'
 
-type SessionServices = Pick<
-  Context,
-  'db' | 'clock' | 'config' | 'revocations' | 'limits' | 'refreshSuccessorKey'
->
+/** What starting, rotating and ending sessions needs. */
+export interface SessionDeps {
+  db: Db
+  clock: Clock
+  config: Config
+  revocations: Revocations
+  limits: RateLimits
+  /** Seals a rotated refresh token's successor for the reuse grace window. */
+  refreshSuccessorKey: SecretBox
+}
 
 /** A refresh token just handed out, and the session it belongs to. */
 export interface IssuedRefreshToken {
@@ -107,7 +114,7 @@ const touchSession = preparedQuery((db, { id, last_used_at }: { id: string; last
  * Both rows are written in one transaction: there is never a session without a token.
  */
 export async function startSession(
-  ctx: SessionServices,
+  ctx: SessionDeps,
   userId: string,
   scope: string,
   origin: RequestOrigin,
@@ -156,7 +163,7 @@ interface Rotation {
  *  - later, is taken as theft: the whole session ends, every refresh and access token with it.
  */
 export async function rotateRefreshToken(
-  ctx: SessionServices,
+  ctx: SessionDeps,
   presented: string,
   origin: RequestOrigin,
 ): Promise<IssuedRefreshToken> {
@@ -213,7 +220,7 @@ export async function rotateRefreshToken(
  * and kept sealed beside the parent for the grace window.
  */
 async function rotate(
-  ctx: SessionServices,
+  ctx: SessionDeps,
   current: { id: string; session_id: string; session_expires_at: string },
   now: number,
 ): Promise<{ token: string; expiresAt: number } | undefined> {
@@ -244,7 +251,7 @@ async function rotate(
 
 /** The successor a replay within the grace window gets back; nothing once the window has passed. */
 function replayedSuccessor(
-  ctx: SessionServices,
+  ctx: SessionDeps,
   parentId: string,
   rotation: Rotation,
   now: number,
@@ -270,7 +277,7 @@ const successorPurpose = (parentId: string) => `refresh_successor:${parentId}`
  * its session's at once).
  */
 export async function eraseReplayableSuccessors(
-  ctx: Pick<Context, 'db' | 'clock' | 'config'>,
+  ctx: Pick<SessionDeps, 'db' | 'clock' | 'config'>,
 ): Promise<number> {
   const { db, clock, config } = ctx
   const result = await db
@@ -289,7 +296,7 @@ export async function eraseReplayableSuccessors(
  * session. Returns the ids of the sessions that were still live.
  */
 export async function endSessions(
-  ctx: Pick<Context, 'db' | 'clock' | 'revocations'>,
+  ctx: Pick<SessionDeps, 'db' | 'clock' | 'revocations'>,
   userId: string,
   which: { only?: string[]; except?: string },
   reason: EndReason,
@@ -332,7 +339,7 @@ export interface ActiveSession {
 
 /** Sessions that can still be refreshed, most recently used first. */
 export async function listActiveSessions(
-  ctx: Pick<Context, 'db' | 'clock'>,
+  ctx: Pick<SessionDeps, 'db' | 'clock'>,
   userId: string,
 ): Promise<ActiveSession[]> {
   const now = isoAt(ctx.clock.now())

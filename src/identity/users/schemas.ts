@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { EMAIL_MAX_LENGTH, EMAIL_PATTERN, EMAIL_PROBLEM, NORMALIZED_EMAIL_CHECK } from './login-names.ts'
+import { PASSWORD_POLICY_CHECK } from './password-policy.ts'
 
 /*
  * Every pattern here runs in time linear in its input: neighbouring parts never match the same
@@ -28,6 +29,14 @@ export const FullName = Type.String({
   'x-error-message': 'must be 1 to 200 characters without control characters',
 })
 
+/** A password being chosen: its general rules are checked with the rest of the body. */
+export const NewPassword = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  [PASSWORD_POLICY_CHECK.keyword]: true,
+  description: '8 to 128 characters, not a common password, not the email address or username.',
+})
+
 export const User = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
@@ -45,12 +54,3 @@ export const User = Type.Object(
 export type User = Static<typeof User>
 
 export const UserRef = Type.Unsafe<User>({ $ref: 'User#' })
-
-export const UpdateMeBody = Type.Object(
-  {
-    full_name: Type.Optional(Type.Union([FullName, Type.Null()])),
-    username: Type.Optional(Type.Union([Username, Type.Null()])),
-  },
-  { additionalProperties: false },
-)
-export type UpdateMeBody = Static<typeof UpdateMeBody>

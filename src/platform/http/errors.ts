@@ -134,7 +134,7 @@ export const invalidRefreshToken = (): AppError =>
 export const invalidAccessToken = (cause?: unknown): AuthenticationError =>
   new AuthenticationError('INVALID_TOKEN', 'The access token is not valid.', cause)
 
-export const accountDisabled = (): AppError => accountDisabled()
+export const accountDisabled = (): AppError => new AppError('ACCOUNT_DISABLED', 'This account is disabled.')
 
 export const accountExists = (cause?: unknown): AppError =>
   new AppError('ACCOUNT_EXISTS', 'An account with this email or username already exists.', { cause })

@@ -21,22 +21,45 @@ export const ErrorEnvelope = Type.Object(
   { $id: 'ErrorEnvelope', title: 'Error' },
 )
 
-const errorRef = Type.Unsafe<unknown>({ $ref: 'ErrorEnvelope#' })
+const ERROR_REF = 'ErrorEnvelope#'
+const errorRef = Type.Unsafe<unknown>({ $ref: ERROR_REF })
 
 /**
  * Response schemas for the error statuses a route can return, keyed by status, described by the
  * codes they carry. Every route also gets 400/413/415/500 from the shared list.
  */
 export function errorResponses(...codes: ErrorCode[]): Record<number, TSchema> {
-  const byStatus = new Map<number, ErrorCode[]>()
+  return Object.fromEntries([...byStatus(codes)].map(([status, list]) => [status, errorResponse(list)]))
+}
+
+/**
+ * A route's `response` schemas with `codes` added, as something installed on the route (a guard,
+ * a limit) declares them: ahead of the codes the route names itself under the same status.
+ */
+export function withErrorResponses(response: unknown, codes: ErrorCode[]): Record<string, unknown> {
+  const declared = (response ?? {}) as Record<string, { $ref?: unknown; description?: unknown } | undefined>
+  const merged: Record<string, unknown> = { ...declared }
+  for (const [status, list] of byStatus(codes)) {
+    const own = declared[status]
+    if (own === undefined) merged[status] = errorResponse(list)
+    else if (own.$ref === ERROR_REF && typeof own.description === 'string')
+      merged[status] = errorResponse([...new Set([...list, ...own.description.split(', ')])])
+  }
+  return merged
+}
+
+/** The codes by status; every route can fail with INTERNAL_ERROR. */
+function byStatus(codes: ErrorCode[]): Map<number, ErrorCode[]> {
+  const grouped = new Map<number, ErrorCode[]>()
   for (const code of [...codes, 'INTERNAL_ERROR' as const]) {
     const status = ERROR_STATUS[code]
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
+    grouped.set(status, [...(grouped.get(status) ?? []), code])
   }
-  return Object.fromEntries(
-    [...byStatus].map(([status, list]) => [status, { ...errorRef, description: list.join(', ') }]),
-  )
+  return grouped
 }
+
+/** The envelope, described by the codes a status carries (the description is the list). */
+const errorResponse = (codes: readonly string[]): TSchema => ({ ...errorRef, description: codes.join(', ') })
 
 /**
  * The route-level body limit of every route whose body is a few short fields (its largest, a todo's
@@ -53,5 +76,11 @@ export const BODY_ERRORS: ErrorCode[] = [
 ]
 export const BEARER_ERRORS: ErrorCode[] = ['AUTH_REQUIRED', 'INVALID_TOKEN', 'TOKEN_EXPIRED']
 
-/** OpenAPI security requirement of bearer-protected routes. */
-export const BEARER_SECURITY = [{ OAuth2PasswordBearer: [] }]
+/** `204` with no body. */
+export const NO_CONTENT = { 204: Type.Null({ description: 'Done.' }) }
+
+/** `202` with no body at all (no `null`, no content type): there is nothing to say. */
+export const ACCEPTED = {
+  // `type: 'null'` keeps the OpenAPI response free of content; `undefined` is what the handler sends.
+  202: Type.Unsafe<undefined>({ type: 'null', description: 'Accepted; any mail is sent in the background.' }),
+}

@@ -66,3 +66,25 @@ ${content.outro.map(paragraph).join('\n')}
 `
   return { text, html }
 }
+
+/** A rendered mail with its subject. */
+export interface AccountMail extends RenderedMail {
+  subject: string
+}
+
+/** `1800` → "30 minutes", `86400` → "24 hours", `172800` → "2 days". */
+export function describeDuration(seconds: number): string {
+  const units: [number, string][] = [
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ]
+  for (const [size, name] of units) {
+    const count = seconds / size
+    // 24 hours reads better than 1 day; 48 hours is 2 days.
+    if (Number.isInteger(count) && (name !== 'day' || count >= 2)) {
+      return `${count} ${name}${count === 1 ? '' : 's'}`
+    }
+  }
+  return `${seconds} second${seconds === 1 ? '' : 's'}`
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { describeDuration } from '../../../src/features/password-reset/mails.ts'
+import { describeDuration } from '../../../src/platform/mail/templates.ts'
 import { loadConfig } from '../../../src/platform/config/config.ts'
 import { MailQueue, defaultOutboxDir, defaultPublicUrl } from '../../../src/platform/mail/mail-queue.ts'
 import { escapeHtml, renderMail } from '../../../src/platform/mail/templates.ts'

@@ -1,0 +1,14 @@
+import type { Context } from '../../../context.ts'
+import type { RequestOrigin } from '../../../identity/audit/audit-log.ts'
+import type { TokenResponse } from '../../../identity/tokens/token-response.ts'
+import type { TokenRequestBody } from '../schemas.ts'
+
+/**
+ * One `grant_type` of the token endpoint (RFC 6749 §4). A grant checks the parameters it needs
+ * (a missing one is `OAuthError('invalid_request')`) and exchanges them for tokens; its errors
+ * answer in RFC 6749 §5.2 form like every other on this route.
+ */
+export interface Grant {
+  readonly type: string
+  exchange(ctx: Context, body: TokenRequestBody, origin: RequestOrigin): Promise<TokenResponse>
+}
