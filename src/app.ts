@@ -18,6 +18,7 @@ import { registerRoutes } from './routes.ts'
 import { installRouteGuards } from './identity/guard/route-guards.ts'
 import { accessTokenAuthenticator } from './identity/guard/authenticators/access-token.ts'
 import { TokenResponse } from './identity/tokens/token-response.ts'
+import { describeScopes } from './identity/tokens/scopes.ts'
 
 export const BODY_LIMIT_BYTES = 64 * 1024
 
@@ -81,7 +82,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     authenticators: [accessTokenAuthenticator(ctx.accessTokens)],
   })
   await registerOpenApi(app, {
-    roleScopes: config.roleScopes,
+    scopes: describeScopes(config.roleScopes),
     serve: config.docs,
     metricsToken: config.metricsToken !== undefined,
   })

@@ -17,12 +17,13 @@ import { RedisLimiterStore } from './platform/limiter/redis-store.ts'
 import { MemoryLimiterStore, type LimiterStore } from './platform/limiter/store.ts'
 import { RedisRevocationChannel } from './identity/sessions/revocation-channel.ts'
 import { Revocations } from './identity/sessions/revocations.ts'
-import { recordAuditEvent, type RequestOrigin } from './identity/audit/audit-log.ts'
+import { recordAuditEvent } from './identity/audit/audit-log.ts'
 import { createAccount } from './identity/users/accounts.ts'
 import { findUserByEmail, updateUser } from './identity/users/store.ts'
 import { AppError, ValidationError } from './platform/http/errors.ts'
 import { refuseDisabledAccount, type LoginCheck } from './identity/login/checks.ts'
 import { refuseUnverifiedEmail } from './features/email-verification/login-check.ts'
+import { type RequestOrigin } from './platform/http/request-context.ts'
 
 export interface ContextOverrides {
   clock?: Clock

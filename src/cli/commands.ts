@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { buildApp } from '../app.ts'
 import { updateUserAsAdmin } from '../features/admin/service.ts'
-import { recordAuditEvent, type RequestOrigin } from '../identity/audit/audit-log.ts'
+import { recordAuditEvent } from '../identity/audit/audit-log.ts'
 import { isKnownRole } from '../identity/tokens/scopes.ts'
 import { loadConfig, type Config } from '../platform/config/config.ts'
 import { AppError } from '../platform/http/errors.ts'
@@ -16,6 +16,7 @@ import { findUserByEmail, findUserById, toUser } from '../identity/users/store.t
 import type { User } from '../identity/users/schemas.ts'
 import { createAccount } from '../identity/users/accounts.ts'
 import { searchUsers } from '../features/admin/service.ts'
+import { type RequestOrigin } from '../platform/http/request-context.ts'
 
 /** What a command writes; tests and the entry point give it real streams. */
 export interface Output {

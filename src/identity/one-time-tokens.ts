@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { randomUUID } from 'node:crypto'
 import { isoAt, type Clock } from '../platform/clock.ts'
-import { recipientKey, type Recipient } from '../platform/mail/outbox.ts'
+import { recipientKey, type Recipient } from './users/user-mail.ts'
 import { ValidationError } from '../platform/http/errors.ts'
 import { hashRefreshToken, newRefreshToken } from '../platform/crypto/opaque-tokens.ts'
 import type { Db } from '../platform/storage/database.ts'

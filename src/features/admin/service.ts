@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
+import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { isKnownRole } from '../../identity/tokens/scopes.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError, notFound } from '../../platform/http/errors.ts'
@@ -9,6 +9,7 @@ import { endSessions } from '../../identity/sessions/sessions.ts'
 import { findUserById, toUser } from '../../identity/users/store.ts'
 import type { User } from '../../identity/users/schemas.ts'
 import type { AdminUpdateUserBody } from './schemas.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 type AdminServices = Pick<Context, 'db' | 'clock' | 'config' | 'revocations'>
 

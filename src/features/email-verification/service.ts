@@ -1,7 +1,7 @@
-import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
+import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { invalidAccessToken } from '../../platform/http/errors.ts'
-import { enqueueMail } from '../../platform/mail/outbox.ts'
+import { enqueueMail } from '../../identity/users/user-mail.ts'
 import type { Context } from '../../context.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
 import { findUserById } from '../../identity/users/store.ts'
@@ -16,6 +16,7 @@ import {
   newOneTimeToken,
   voidTokens,
 } from '../../identity/one-time-tokens.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /** A login refused for an unverified address mails a new link at most this often. */
 export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000

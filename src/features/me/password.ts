@@ -1,5 +1,5 @@
 import type { Context } from '../../context.ts'
-import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
+import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../../identity/limits/limits.ts'
 import { voidTokens } from '../../identity/one-time-tokens.ts'
 import { endSessions } from '../../identity/sessions/sessions.ts'
@@ -8,6 +8,7 @@ import { findUserById } from '../../identity/users/store.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError, invalidAccessToken, type FieldProblem } from '../../platform/http/errors.ts'
 import type { ChangePasswordBody } from './schemas.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /**
  * `POST /me/password`. The current password proves it is the account's owner at the keyboard,

@@ -1,8 +1,8 @@
-import { recordAuditEvent, type RequestOrigin } from '../../identity/audit/audit-log.ts'
+import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { passwordProblems } from '../../identity/users/password-policy.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError } from '../../platform/http/errors.ts'
-import { enqueueMail } from '../../platform/mail/outbox.ts'
+import { enqueueMail } from '../../identity/users/user-mail.ts'
 import type { Context } from '../../context.ts'
 import { endSessions } from '../../identity/sessions/sessions.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
@@ -19,6 +19,7 @@ import {
   peekToken,
   voidTokens,
 } from '../../identity/one-time-tokens.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /**
  * `POST /auth/password/forgot`. The caller learns nothing: the answer is the same `202` whether

@@ -3,6 +3,7 @@ import { isoAt, type Clock } from '../../platform/clock.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 export const AUDIT_EVENT_TYPES = [
   'signup',
@@ -28,16 +29,6 @@ export const AUDIT_EVENT_TYPES = [
   'key_revoked',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
-
-/** Where a request came from: what every audit event records besides its own data. */
-export interface RequestOrigin {
-  /** None for what the CLI or start-up does: they act for no client. */
-  ip: string | null
-  userAgent: string | undefined
-  requestId: string | undefined
-  /** Ours, when `requestId` is the client's own `X-Request-ID` (recorded as `data.server_request_id`). */
-  serverRequestId?: string | undefined
-}
 
 export interface AuditEvent {
   type: AuditEventType

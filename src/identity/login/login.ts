@@ -5,7 +5,7 @@ import type { PasswordHasher } from '../../platform/crypto/passwords.ts'
 import { invalidCredentials } from '../../platform/http/errors.ts'
 import type { Metrics } from '../../platform/http/metrics.ts'
 import type { Db } from '../../platform/storage/database.ts'
-import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
+import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { RateLimits } from '../limits/limits.ts'
 import { startSession, type SessionDeps } from '../sessions/sessions.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
@@ -13,6 +13,7 @@ import { grantScopes } from '../tokens/scopes.ts'
 import { tokenResponse, type TokenResponse } from '../tokens/token-response.ts'
 import { findUserByLogin, updateUser } from '../users/store.ts'
 import type { LoginCheck, ProvenLogin } from './checks.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 export type LoginDeps = SessionDeps & {
   db: Db

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
+import { recordAuditEvent } from '../audit/audit-log.ts'
 import { isoAt, type Clock } from '../../platform/clock.ts'
 import type { Config } from '../../platform/config/config.ts'
 import type { RateLimits } from '../limits/limits.ts'
@@ -9,6 +9,7 @@ import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from '../../platform/crypto/opaque-tokens.ts'
 import type { Revocation, Revocations } from './revocations.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /** What starting, rotating and ending sessions needs. */
 export interface SessionDeps {

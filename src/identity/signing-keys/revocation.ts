@@ -1,7 +1,9 @@
-import { recordAuditEvent, type RequestOrigin } from '../audit/audit-log.ts'
-import type { Context } from '../../context.ts'
-import type { Revocation } from '../sessions/revocations.ts'
-import type { KeyRevocation } from './key-store.ts'
+import { recordAuditEvent } from '../audit/audit-log.ts'
+import type { Clock } from '../../platform/clock.ts'
+import type { Db } from '../../platform/storage/database.ts'
+import type { Revocation, Revocations } from '../sessions/revocations.ts'
+import type { KeyRevocation, KeyStore } from './key-store.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /**
  * `gatehouse keys revoke`: the key stops verifying here at once and on every other instance as soon
@@ -9,7 +11,7 @@ import type { KeyRevocation } from './key-store.ts'
  * leaves the JWKS with it. Audited as `key_revoked`.
  */
 export async function revokeSigningKey(
-  ctx: Pick<Context, 'db' | 'clock' | 'signingKeys' | 'revocations'>,
+  ctx: { db: Db; clock: Clock; signingKeys: KeyStore; revocations: Revocations },
   kid: string,
   origin: RequestOrigin,
   by: string,

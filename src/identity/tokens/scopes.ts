@@ -40,3 +40,20 @@ export function narrowScopes(roleScopes: RoleScopes, roles: readonly string[], g
     .filter((scope) => kept.includes(scope))
     .join(' ')
 }
+
+const SCOPE_DESCRIPTIONS = new Map([
+  ['profile', 'Read and change your own account'],
+  ['todos:read', 'Read your todos'],
+  ['todos:write', 'Create, change and delete your todos'],
+  ['admin', 'Administer users (admins only)'],
+])
+
+/** Every scope some role grants, with what it allows (for the OpenAPI document). */
+export function describeScopes(roleScopes: RoleScopes): Record<string, string> {
+  return Object.fromEntries(
+    [...new Set(Object.values(roleScopes).flat())].map((scope) => [
+      scope,
+      SCOPE_DESCRIPTIONS.get(scope) ?? scope,
+    ]),
+  )
+}

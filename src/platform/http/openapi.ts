@@ -1,18 +1,11 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import type { RoleScopes } from '../../identity/tokens/scopes.ts'
 import { MEDIA_TYPES } from './validation.ts'
 
-const SCOPE_DESCRIPTIONS = new Map([
-  ['profile', 'Read and change your own account'],
-  ['todos:read', 'Read your todos'],
-  ['todos:write', 'Create, change and delete your todos'],
-  ['admin', 'Administer users (admins only)'],
-])
-
 export interface OpenApiOptions {
-  roleScopes: RoleScopes
+  /** The OAuth scopes tokens can carry, with what each allows. */
+  scopes: Readonly<Record<string, string>>
   /** `/docs` (Swagger UI) and `/openapi.json` are served; without, the document is only built (`gatehouse openapi`). */
   serve: boolean
   /** `/metrics` takes `METRICS_TOKEN` as a bearer token. */
@@ -25,14 +18,8 @@ export interface OpenApiOptions {
  */
 export async function registerOpenApi(
   app: FastifyInstance,
-  { roleScopes, serve, metricsToken }: OpenApiOptions,
+  { scopes, serve, metricsToken }: OpenApiOptions,
 ): Promise<void> {
-  const scopes = Object.fromEntries(
-    [...new Set(Object.values(roleScopes).flat())].map((scope) => [
-      scope,
-      SCOPE_DESCRIPTIONS.get(scope) ?? scope,
-    ]),
-  )
   // @fastify/swagger marks every request body required; a `bodyOptional` route's is not.
   const optionalBodies = new Set<string>()
   await app.register(swagger, {

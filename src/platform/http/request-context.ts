@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import type { RequestOrigin } from '../../identity/audit/audit-log.ts'
+
+/** Where a request came from: what every audit event records besides its own data. */
+export interface RequestOrigin {
+  /** None for what the CLI or start-up does: they act for no client. */
+  ip: string | null
+  userAgent: string | undefined
+  requestId: string | undefined
+  /** Ours, when `requestId` is the client's own `X-Request-ID` (recorded as `data.server_request_id`). */
+  serverRequestId?: string | undefined
+}
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 

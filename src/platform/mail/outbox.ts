@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { isoAt, type Clock } from '../clock.ts'
-import type { Context } from '../../context.ts'
+import type { Logger } from 'pino'
+import type { MailQueue } from './mail-queue.ts'
 import type { Db } from '../storage/database.ts'
-import { identityKey } from '../../identity/users/login-names.ts'
 
 /** A mail to queue: its words, rendered, and how long it is worth delivering. */
 export interface QueuedMail {
@@ -14,19 +13,6 @@ export interface QueuedMail {
   html: string
   /** After this (ms since the epoch) the mail is given up undelivered: its link has expired. */
   expiresAt: number
-}
-
-/** An active (not disabled) user, by id or by email address. */
-export type Recipient = { userId: string } | { email: string }
-
-/** The active user holding the one-time token with this SHA-256 (one just issued, or none). */
-export interface TokenHolderRecipient {
-  tokenHash: string
-}
-
-/** The `users` column and the value that pick out a recipient. */
-export function recipientKey(to: Recipient): ['users.id' | 'users.email_key', string] {
-  return 'userId' in to ? ['users.id', to.userId] : ['users.email_key', identityKey(to.email)]
 }
 
 /** A worker that claimed a mail and died holds it this long; then another worker retries it. */
@@ -42,65 +28,12 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_MS)
 }
 
-/**
- * Queues `mail` to the active user `to` designates, in the caller's transaction (so the mail
- * exists exactly when what it announces does) — by id, by address, or as the holder of a token
- * the transaction issued (no token issued: no mail). One `INSERT … SELECT … FROM users`: for no such
- * user it writes nothing and returns false, having done the same work — which is what lets
- * `POST /auth/password/forgot` cost the same for unknown addresses. After commit, ring
- * `mailQueue.notifyQueued()` so the worker delivers at once.
- */
-export async function enqueueMail(
-  db: Db,
-  clock: Clock,
-  to: Recipient | TokenHolderRecipient,
-  mail: QueuedMail,
-): Promise<boolean> {
-  const now = isoAt(clock.now())
-  const result = await db
-    .insertInto('mail_outbox')
-    .columns([
-      'id',
-      'purpose',
-      'recipient',
-      'subject',
-      'text_body',
-      'html_body',
-      'status',
-      'created_at',
-      'expires_at',
-      'next_attempt_at',
-    ])
-    .expression((eb) =>
-      eb
-        .selectFrom('users')
-        .select((s) => [
-          s.val(randomUUID()).as('id'),
-          s.val(mail.purpose).as('purpose'),
-          'users.email',
-          s.val(mail.subject).as('subject'),
-          s.val(mail.text).as('text_body'),
-          s.val(mail.html).as('html_body'),
-          s.val('pending').as('status'),
-          s.val(now).as('created_at'),
-          s.val(isoAt(mail.expiresAt)).as('expires_at'),
-          s.val(now).as('next_attempt_at'),
-        ])
-        .where((w) => {
-          if (!('tokenHash' in to)) {
-            const [column, key] = recipientKey(to)
-            return w(column, '=', key)
-          }
-          const holder = w
-            .selectFrom('one_time_tokens')
-            .select('one_time_tokens.user_id')
-            .where('one_time_tokens.token_hash', '=', to.tokenHash)
-          return w('users.id', '=', holder)
-        })
-        .where('users.disabled', '=', 0),
-    )
-    .executeTakeFirst()
-  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0
+/** What delivering the outbox needs. */
+export interface MailDeliveryDeps {
+  db: Db
+  clock: Clock
+  mailQueue: MailQueue
+  logger: Logger
 }
 
 export interface DeliveryReport {
@@ -123,9 +56,7 @@ export interface DeliveryReport {
  * Failures are logged with the mail's id, purpose and the error's code and message: never the
  * recipient, the body or its link.
  */
-export async function deliverDueMail(
-  ctx: Pick<Context, 'db' | 'clock' | 'mailQueue' | 'logger'>,
-): Promise<DeliveryReport> {
+export async function deliverDueMail(ctx: MailDeliveryDeps): Promise<DeliveryReport> {
   const report: DeliveryReport = { sent: 0, retrying: 0, failed: 0 }
   report.failed += await giveUpExpired(ctx)
   const due = await dueMail(ctx)
@@ -144,7 +75,7 @@ interface DueMail {
 }
 
 /** Up to a batch of due mail: first attempts, then retries, each in the order they fell due. */
-async function dueMail(ctx: Pick<Context, 'db' | 'clock'>): Promise<DueMail[]> {
+async function dueMail(ctx: Pick<MailDeliveryDeps, 'db' | 'clock'>): Promise<DueMail[]> {
   const { db, clock } = ctx
   const now = isoAt(clock.now())
   const query = (firstAttempt: boolean, limit: number) =>
@@ -161,11 +92,7 @@ async function dueMail(ctx: Pick<Context, 'db' | 'clock'>): Promise<DueMail[]> {
   return fresh.length < BATCH_SIZE ? [...fresh, ...(await query(false, BATCH_SIZE - fresh.length))] : fresh
 }
 
-async function deliverOne(
-  ctx: Pick<Context, 'db' | 'clock' | 'mailQueue' | 'logger'>,
-  candidate: DueMail,
-  report: DeliveryReport,
-): Promise<void> {
+async function deliverOne(ctx: MailDeliveryDeps, candidate: DueMail, report: DeliveryReport): Promise<void> {
   const { db, clock, mailQueue, logger } = ctx
   const mail = await db
     .updateTable('mail_outbox')
@@ -225,7 +152,7 @@ async function deliverOne(
 }
 
 /** Mails whose link has expired are not worth sending any more. */
-async function giveUpExpired(ctx: Pick<Context, 'db' | 'clock' | 'logger'>): Promise<number> {
+async function giveUpExpired(ctx: Pick<MailDeliveryDeps, 'db' | 'clock' | 'logger'>): Promise<number> {
   const result = await ctx.db
     .updateTable('mail_outbox')
     .set({

@@ -1,5 +1,4 @@
-import type { Context } from '../../context.ts'
-import { deliverDueMail } from './outbox.ts'
+import { deliverDueMail, type MailDeliveryDeps } from './outbox.ts'
 
 /** How often the worker looks for due mail (retries, and mail queued by other instances). */
 export const MAIL_POLL_INTERVAL_MS = 10 * 1000
@@ -13,7 +12,7 @@ export const MAIL_POLL_INTERVAL_MS = 10 * 1000
  * can be closed after it.
  */
 export function startMailWorker(
-  ctx: Pick<Context, 'db' | 'clock' | 'mailQueue' | 'logger'>,
+  ctx: MailDeliveryDeps,
   intervalMs = MAIL_POLL_INTERVAL_MS,
 ): () => Promise<void> {
   let running: Promise<void> | undefined
