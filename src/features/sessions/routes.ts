@@ -10,11 +10,16 @@ import {
   NO_CONTENT,
 } from '../../platform/http/schemas.ts'
 import type { Context } from '../../context.ts'
-import { clearRefreshCookie, refreshCookieOf, refreshesWithCookie } from '../../identity/sessions/cookie.ts'
+import {
+  clearRefreshCookie,
+  refreshCookieOf,
+  refreshesWithCookie,
+  sendTokens,
+} from '../../identity/sessions/cookie.ts'
 import { SessionIdParams, SessionView, RefreshBody } from './schemas.ts'
 import { endSessions, listActiveSessions } from '../../identity/sessions/sessions.ts'
 import { crossSiteGuard } from '../../platform/http/cross-site.ts'
-import { TokenResponseRef, sendTokens } from '../../identity/tokens/token-response.ts'
+import { TokenResponseRef } from '../../identity/tokens/token-response.ts'
 import { refreshWithToken } from '../../identity/sessions/refresh.ts'
 import { requireAuth } from '../../identity/guard/route-guards.ts'
 

@@ -1,3 +1,4 @@
+import type { TokenResponse } from '../tokens/token-response.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export const REFRESH_COOKIE = 'gatehouse_refresh'
@@ -28,4 +29,11 @@ export function refreshCookieOf(request: FastifyRequest): string | undefined {
 export function refreshesWithCookie(request: FastifyRequest): boolean {
   const body = request.body as { refresh_token?: unknown } | undefined
   return body?.refresh_token === undefined
+}
+
+/** Token responses are never cached (RFC 6749 §5.1); browsers also get the refresh token as a cookie. */
+export function sendTokens(reply: FastifyReply, tokens: TokenResponse, withCookie: boolean): TokenResponse {
+  void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  if (withCookie) setRefreshCookie(reply, tokens.refresh_token, tokens.refresh_expires_in)
+  return tokens
 }

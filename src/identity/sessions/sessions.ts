@@ -8,7 +8,8 @@ import { invalidRefreshToken } from '../../platform/http/errors.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
 import { hashRefreshToken, newRefreshToken } from '../../platform/crypto/opaque-tokens.ts'
-import type { Revocation, Revocations } from './revocations.ts'
+import type { IssuedRefreshToken } from '../tokens/token-response.ts'
+import type { Revocation, Revocations } from '../revocations/revocations.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /** What starting, rotating and ending sessions needs. */
@@ -20,16 +21,6 @@ export interface SessionDeps {
   limits: RateLimits
   /** Seals a rotated refresh token's successor for the reuse grace window. */
   refreshSuccessorKey: SecretBox
-}
-
-/** A refresh token just handed out, and the session it belongs to. */
-export interface IssuedRefreshToken {
-  userId: string
-  sessionId: string
-  /** The scope granted when the session started. */
-  scope: string
-  refreshToken: string
-  refreshExpiresInSeconds: number
 }
 
 export type EndReason =

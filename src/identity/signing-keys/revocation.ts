@@ -1,7 +1,7 @@
 import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { Clock } from '../../platform/clock.ts'
 import type { Db } from '../../platform/storage/database.ts'
-import type { Revocation, Revocations } from '../sessions/revocations.ts'
+import type { Revocation, Revocations } from '../revocations/revocations.ts'
 import type { KeyRevocation, KeyStore } from './key-store.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
 

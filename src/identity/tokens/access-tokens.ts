@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.ts'
 import type { Config } from '../../platform/config/config.ts'
 import { AuthenticationError, invalidAccessToken } from '../../platform/http/errors.ts'
 import type { KeyStore } from '../signing-keys/key-store.ts'
-import type { Revocations } from '../sessions/revocations.ts'
+import type { Revocations } from '../revocations/revocations.ts'
 
 /** RFC 9068 §2.1: access tokens are typed so they cannot be confused with other JWTs. */
 const ACCESS_TOKEN_TYPE = 'at+jwt'

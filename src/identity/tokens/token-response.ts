@@ -1,10 +1,17 @@
-import type { FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
 import type { Config } from '../../platform/config/config.ts'
-import { setRefreshCookie } from '../sessions/cookie.ts'
-import type { IssuedRefreshToken } from '../sessions/sessions.ts'
 import type { AccessTokens } from './access-tokens.ts'
 import { narrowScopes } from './scopes.ts'
+
+/** A refresh token just handed out, and the session it belongs to. */
+export interface IssuedRefreshToken {
+  userId: string
+  sessionId: string
+  /** The scope granted when the session started. */
+  scope: string
+  refreshToken: string
+  refreshExpiresInSeconds: number
+}
 
 export const TokenResponse = Type.Object(
   {
@@ -44,11 +51,4 @@ export async function tokenResponse(
     refresh_expires_in: session.refreshExpiresInSeconds,
     scope,
   }
-}
-
-/** Token responses are never cached (RFC 6749 §5.1); browsers also get the refresh token as a cookie. */
-export function sendTokens(reply: FastifyReply, tokens: TokenResponse, withCookie: boolean): TokenResponse {
-  void reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-  if (withCookie) setRefreshCookie(reply, tokens.refresh_token, tokens.refresh_expires_in)
-  return tokens
 }

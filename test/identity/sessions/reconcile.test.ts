@@ -6,12 +6,12 @@ import pino from 'pino'
 import { updateUserAsAdmin } from '../../../src/features/admin/service.ts'
 import { systemClock } from '../../../src/platform/clock.ts'
 import { loadConfig } from '../../../src/platform/config/config.ts'
-import { RedisRevocationChannel } from '../../../src/identity/sessions/revocation-channel.ts'
+import { RedisRevocationChannel } from '../../../src/identity/revocations/redis-channel.ts'
 import {
   RECONCILE_INTERVAL_MS,
   Revocations,
   type Revocation,
-} from '../../../src/identity/sessions/revocations.ts'
+} from '../../../src/identity/revocations/revocations.ts'
 import { openDatabase } from '../../../src/platform/storage/database.ts'
 import { migrateToLatest } from '../../../src/platform/storage/migrations/index.ts'
 import { createTestDatabase, databaseKinds, REDIS_URL, sharedServicesSkip } from '../../support/databases.ts'
