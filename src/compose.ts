@@ -158,11 +158,11 @@ export async function ensureAdmin(
   }
   const row = existing ?? (await findUserByEmail(ctx.db, admin.email))
   if (!row) throw new Error('ADMIN_EMAIL: the account disappeared while it was being created')
-  const roles = JSON.parse(row.roles) as string[]
+  const { roles } = row
   if (roles.includes('admin')) return
   if (row.email.trim().toLowerCase() !== admin.email.trim().normalize('NFKC').toLowerCase())
     throw foreignAccount(admin.email, `stored as ${JSON.stringify(row.email)}`)
-  const { ok } = await ctx.hasher.verify(row.password_hash, admin.password)
+  const { ok } = await ctx.hasher.verify(row.passwordHash, admin.password)
   if (!ok) throw foreignAccount(admin.email, 'ADMIN_PASSWORD does not open it')
   await updateUser(ctx.db, row.id, { roles: [...roles, 'admin'] }, isoAt(ctx.clock.now()))
   await recordAuditEvent(ctx.db, ctx.clock, {

@@ -15,7 +15,7 @@ import { migrateToLatest } from '../platform/storage/migrations/index.ts'
 import { findUserByEmail, findUserById, toUser } from '../identity/users/store.ts'
 import type { User } from '../identity/users/schemas.ts'
 import { createAccount } from '../identity/users/accounts.ts'
-import { searchUsers } from '../features/admin/service.ts'
+import { listUsers } from '../features/admin/service.ts'
 import { type RequestOrigin } from '../platform/http/request-context.ts'
 
 /** What a command writes; tests and the entry point give it real streams. */
@@ -140,7 +140,7 @@ export async function usersList(
   options: { q?: string; limit: number; json: boolean },
 ): Promise<void> {
   await withServices(config, async (ctx) => {
-    const { items } = await searchUsers(ctx, options.q, options.limit, undefined)
+    const { items } = await listUsers(ctx, options.q, options.limit, undefined)
     output.out(
       options.json
         ? `${JSON.stringify(items, null, 2)}\n`

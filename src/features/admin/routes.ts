@@ -16,7 +16,7 @@ import {
   UserIdParams,
   UserPage,
 } from './schemas.ts'
-import { deleteUserAsAdmin, getUserById, searchUsers, stats, updateUserAsAdmin } from './service.ts'
+import { deleteUserAsAdmin, getUserById, listUsers, stats, updateUserAsAdmin } from './service.ts'
 import { requireRole } from '../../identity/guard/route-guards.ts'
 
 /**
@@ -42,7 +42,7 @@ export function adminRoutes(ctx: Context): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { q, limit = DEFAULT_PAGE_SIZE, cursor } = request.query
-        return searchUsers(ctx, q, limit, cursor)
+        return listUsers(ctx, q, limit, cursor)
       },
     )
 

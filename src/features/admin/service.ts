@@ -1,60 +1,35 @@
-import { sql } from 'kysely'
-import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
+import { countAuditEvents, recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { isKnownRole } from '../../identity/tokens/scopes.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError, notFound } from '../../platform/http/errors.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
 import type { Context } from '../../context.ts'
-import { endSessions } from '../../identity/sessions/sessions.ts'
-import { findUserById, toUser } from '../../identity/users/store.ts'
+import { endSessions } from '../../identity/sessions/ending.ts'
+import { countActiveSessions } from '../../identity/sessions/store.ts'
+import {
+  countUsers,
+  deleteUser,
+  findUserById,
+  searchUsers,
+  toUser,
+  updateUser,
+} from '../../identity/users/store.ts'
 import type { User } from '../../identity/users/schemas.ts'
 import type { AdminUpdateUserBody } from './schemas.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
-type AdminServices = Pick<Context, 'db' | 'clock' | 'config' | 'revocations'>
+type AdminDeps = Pick<Context, 'db' | 'clock' | 'config' | 'revocations'>
 
-/** `%` and `_` in a search are literal characters, not wildcards. */
-function containsPattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`
-}
-
-/**
- * Oldest first, keyset-paginated on (created_at, id): users who sign up while an admin pages
- * land after the cursor, so no page skips or repeats anyone.
- */
-export async function searchUsers(
-  ctx: AdminServices,
+/** Oldest first, keyset-paginated (see `searchUsers`). */
+export async function listUsers(
+  ctx: Pick<Context, 'db'>,
   q: string | undefined,
   limit: number,
   cursor: string | undefined,
 ) {
   const after = decodeCursor(cursor)
-  let query = ctx.db.selectFrom('users').selectAll()
-  const text = q?.trim()
-  if (text) {
-    const pattern = containsPattern(text)
-    query = query.where((eb) =>
-      eb.or([
-        sql<boolean>`${eb.ref('email_key')} like ${pattern} escape '\\'`,
-        sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`,
-        sql<boolean>`lower(${eb.ref('full_name')}) like ${pattern} escape '\\'`,
-      ]),
-    )
-  }
-  if (after) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '>', after.at),
-        eb.and([eb('created_at', '=', after.at), eb('id', '>', after.id)]),
-      ]),
-    )
-  }
-  const rows = await query
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(limit + 1)
-    .execute()
-  const page = toPage(rows, limit, (row) => ({ at: row.created_at, id: row.id }))
+  const users = await searchUsers(ctx.db, { q, after, limit: limit + 1 })
+  const page = toPage(users, limit, (user) => ({ at: user.createdAt, id: user.id }))
   return { items: page.items.map(toUser), next_cursor: page.next_cursor }
 }
 
@@ -70,7 +45,7 @@ export async function getUserById(ctx: Pick<Context, 'db'>, id: string): Promise
  * cannot disable or demote themselves, so there is always someone left to undo a mistake.
  */
 export async function updateUserAsAdmin(
-  ctx: AdminServices,
+  ctx: AdminDeps,
   actorId: string,
   id: string,
   changes: AdminUpdateUserBody,
@@ -93,19 +68,14 @@ export async function updateUserAsAdmin(
     problems.push({ field: 'disabled', message: 'you cannot disable yourself' })
   if (problems.length > 0) throw new ValidationError(problems)
 
-  const row = await db
-    .updateTable('users')
-    .set({
-      updated_at: isoAt(clock.now()),
-      ...(changes.roles !== undefined && { roles: JSON.stringify(changes.roles) }),
-      ...(changes.disabled !== undefined && { disabled: changes.disabled ? 1 : 0 }),
-      ...(changes.full_name !== undefined && { full_name: changes.full_name }),
-    })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst()
-  if (!row) throw notFound('user')
-  const after = toUser(row)
+  const updated = await updateUser(
+    db,
+    id,
+    { roles: changes.roles, disabled: changes.disabled, fullName: changes.full_name },
+    isoAt(clock.now()),
+  )
+  if (!updated) throw notFound('user')
+  const after = toUser(updated)
 
   const audit = (
     type: 'role_changed' | 'user_disabled' | 'user_enabled' | 'profile_changed',
@@ -129,7 +99,7 @@ export async function updateUserAsAdmin(
 
 /** Ends every session (their revocations outlive the rows), then deletes the user and their todos. */
 export async function deleteUserAsAdmin(
-  ctx: AdminServices,
+  ctx: AdminDeps,
   actorId: string,
   id: string,
   origin: RequestOrigin,
@@ -137,8 +107,7 @@ export async function deleteUserAsAdmin(
   if (actorId === id) throw new ValidationError([{ field: 'id', message: 'you cannot delete yourself' }])
   await getUserById(ctx, id)
   await endSessions(ctx, id, {}, 'user_deleted', origin)
-  const result = await ctx.db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
-  if (result.numDeletedRows === 0n) throw notFound('user')
+  if (!(await deleteUser(ctx.db, id))) throw notFound('user')
   await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'user_deleted',
     userId: id,
@@ -151,35 +120,16 @@ export async function stats(ctx: Pick<Context, 'db' | 'clock'>) {
   const { db, clock } = ctx
   const now = isoAt(clock.now())
   const dayAgo = isoAt(clock.now() - 86_400_000)
-  const count = (rows: { count: string | number | bigint } | undefined) => Number(rows?.count ?? 0)
   const [users, sessions, logins, failures] = await Promise.all([
-    db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll().as('count'))
-      .executeTakeFirst(),
-    db
-      .selectFrom('sessions')
-      .select((eb) => eb.fn.countAll().as('count'))
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .executeTakeFirst(),
-    db
-      .selectFrom('audit_events')
-      .select((eb) => eb.fn.countAll().as('count'))
-      .where('type', '=', 'login_succeeded')
-      .where('at', '>', dayAgo)
-      .executeTakeFirst(),
-    db
-      .selectFrom('audit_events')
-      .select((eb) => eb.fn.countAll().as('count'))
-      .where('type', '=', 'login_failed')
-      .where('at', '>', dayAgo)
-      .executeTakeFirst(),
+    countUsers(db),
+    countActiveSessions(db, now),
+    countAuditEvents(db, 'login_succeeded', dayAgo),
+    countAuditEvents(db, 'login_failed', dayAgo),
   ])
   return {
-    users_total: count(users),
-    sessions_active: count(sessions),
-    logins_24h: count(logins),
-    failed_logins_24h: count(failures),
+    users_total: users,
+    sessions_active: sessions,
+    logins_24h: logins,
+    failed_logins_24h: failures,
   }
 }

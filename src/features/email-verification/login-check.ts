@@ -12,7 +12,7 @@ export function refuseUnverifiedEmail(
   ctx: Pick<Context, 'db' | 'clock' | 'config' | 'mailQueue'>,
 ): LoginCheck {
   return async ({ user, origin }) => {
-    if (!ctx.config.requireVerifiedEmail || user.email_verified === 1) return undefined
+    if (!ctx.config.requireVerifiedEmail || user.emailVerified) return undefined
     return {
       reason: 'email_not_verified',
       error: new AppError(

@@ -4,7 +4,7 @@ import { invalidAccessToken } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../identity/users/user-mail.ts'
 import type { Context } from '../../context.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
-import { findUserById } from '../../identity/users/store.ts'
+import { findUserById, markEmailVerified } from '../../identity/users/store.ts'
 import { verificationMail } from './mails.ts'
 import {
   consumeToken,
@@ -56,7 +56,7 @@ export async function requestEmailVerification(
 ): Promise<void> {
   const user = await findUserById(ctx.db, userId)
   if (!user) throw invalidAccessToken()
-  if (user.email_verified === 1) return
+  if (user.emailVerified) return
   const mailed = await sendVerificationMail(ctx, user.id)
   await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'email_verification_requested',
@@ -83,14 +83,9 @@ export async function verifyEmail(
   const userId = await db.transaction().execute(async (trx) => {
     const used = await consumeToken(trx, clock, 'email_verification', token)
     if (!used) return undefined
-    const updated = await trx
-      .updateTable('users')
-      .set({ email_verified: 1, updated_at: isoAt(clock.now()) })
-      .where('id', '=', used.userId)
-      .where('email_key', '=', identityKey(used.email))
-      .executeTakeFirst()
+    const verified = await markEmailVerified(trx, used.userId, identityKey(used.email), isoAt(clock.now()))
     // Throwing rolls the consumption back with the rest.
-    if (updated.numUpdatedRows !== 1n) throw invalidLinkToken()
+    if (!verified) throw invalidLinkToken()
     await voidTokens(trx, clock, used.userId, 'email_verification')
     return used.userId
   })

@@ -2,9 +2,9 @@ import type { Context } from '../../context.ts'
 import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { END_SESSION_AFTER_WRONG_PASSWORDS, type PasswordAttempt } from '../../identity/limits/limits.ts'
 import { voidTokens } from '../../identity/one-time-tokens.ts'
-import { endSessions } from '../../identity/sessions/sessions.ts'
+import { endSessions } from '../../identity/sessions/ending.ts'
 import { passwordProblems } from '../../identity/users/password-policy.ts'
-import { findUserById } from '../../identity/users/store.ts'
+import { findUserById, setPassword } from '../../identity/users/store.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError, invalidAccessToken, type FieldProblem } from '../../platform/http/errors.ts'
 import type { ChangePasswordBody } from './schemas.ts'
@@ -28,7 +28,7 @@ export async function changePassword(
   const user = await findUserById(db, principal.userId)
   if (!user) throw invalidAccessToken()
   const attempt = await limits.beforePasswordChange(user.id, origin)
-  const check = await hasher.verify(user.password_hash, body.current_password)
+  const check = await hasher.verify(user.passwordHash, body.current_password)
   if (check.ok) await limits.afterRightCurrentPassword(attempt, principal.sessionId)
   else await refuseWrongCurrentPassword(ctx, attempt, principal.sessionId)
   const problems: FieldProblem[] = [
@@ -38,11 +38,7 @@ export async function changePassword(
   if (problems.length > 0) throw new ValidationError(problems)
   const passwordHash = await hasher.hash(body.new_password)
   await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({ password_hash: passwordHash, updated_at: isoAt(clock.now()) })
-      .where('id', '=', user.id)
-      .execute()
+    await setPassword(trx, user.id, passwordHash, isoAt(clock.now()))
     await voidTokens(trx, clock, user.id, 'password_reset')
   })
   const ended = await endSessions(ctx, user.id, { except: principal.sessionId }, 'password_changed', origin)

@@ -4,7 +4,8 @@ import { isoAt } from '../../platform/clock.ts'
 import { pruneMailOutbox } from '../../platform/mail/outbox.ts'
 import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
 import type { Context } from '../../context.ts'
-import { eraseReplayableSuccessors } from '../../identity/sessions/sessions.ts'
+import { eraseReplayableSuccessors } from '../../identity/sessions/rotation.ts'
+import { deleteEndedSessions } from '../../identity/sessions/store.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
 
@@ -20,10 +21,7 @@ export async function runMaintenance(ctx: Context): Promise<Record<string, numbe
   const { db, clock, config, revocations } = ctx
   const auditEvents = await pruneAuditEvents(db, clock, config.auditRetentionSeconds)
   const revocationRecords = await revocations.pruneRecords()
-  const sessions = await db
-    .deleteFrom('sessions')
-    .where('expires_at', '<', isoAt(clock.now()))
-    .executeTakeFirst()
+  const sessions = await deleteEndedSessions(db, isoAt(clock.now()))
   const oneTimeTokens = await pruneOneTimeTokens(db, clock)
   const mails = await pruneMailOutbox(db, clock)
   const loginPlaces = await pruneLoginPlaces(db, clock)
@@ -31,7 +29,7 @@ export async function runMaintenance(ctx: Context): Promise<Record<string, numbe
   return {
     auditEvents,
     revocationRecords,
-    sessions: Number(sessions.numDeletedRows),
+    sessions,
     oneTimeTokens,
     mails,
     loginPlaces,

@@ -4,9 +4,9 @@ import { isoAt } from '../../platform/clock.ts'
 import { ValidationError } from '../../platform/http/errors.ts'
 import { enqueueMail } from '../../identity/users/user-mail.ts'
 import type { Context } from '../../context.ts'
-import { endSessions } from '../../identity/sessions/sessions.ts'
+import { endSessions } from '../../identity/sessions/ending.ts'
 import { identityKey } from '../../identity/users/login-names.ts'
-import { findUserById } from '../../identity/users/store.ts'
+import { findUserById, setPassword } from '../../identity/users/store.ts'
 import { passwordResetMail } from './mails.ts'
 import type { ResetPasswordBody } from './schemas.ts'
 import {
@@ -77,23 +77,15 @@ export async function resetPassword(
   const { db, clock, hasher } = ctx
   const holder = await peekToken(db, clock, 'password_reset', body.token)
   const user = holder && (await findUserById(db, holder.userId))
-  if (!holder || !user || user.disabled === 1) throw invalidLinkToken()
+  if (!holder || !user || user.disabled) throw invalidLinkToken()
   const problems = passwordProblems(body.new_password, user, 'new_password')
   if (problems.length > 0) throw new ValidationError(problems)
   const passwordHash = await hasher.hash(body.new_password)
   const consumed = await db.transaction().execute(async (trx) => {
     const used = await consumeToken(trx, clock, 'password_reset', body.token)
     if (!used) return false
-    const sameAddress = identityKey(used.email) === user.email_key
-    await trx
-      .updateTable('users')
-      .set({
-        password_hash: passwordHash,
-        updated_at: isoAt(clock.now()),
-        ...(sameAddress ? { email_verified: 1 } : {}),
-      })
-      .where('id', '=', used.userId)
-      .execute()
+    const sameAddress = identityKey(used.email) === user.emailKey
+    await setPassword(trx, used.userId, passwordHash, isoAt(clock.now()), { markVerified: sameAddress })
     await voidTokens(trx, clock, used.userId, 'password_reset')
     return true
   })

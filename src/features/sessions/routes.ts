@@ -17,8 +17,10 @@ import {
   sendTokens,
 } from '../../identity/sessions/cookie.ts'
 import { SessionIdParams, SessionView, RefreshBody } from './schemas.ts'
-import { endSessions, listActiveSessions } from '../../identity/sessions/sessions.ts'
+import { endSessions } from '../../identity/sessions/ending.ts'
+import { listActiveSessions } from '../../identity/sessions/store.ts'
 import { crossSiteGuard } from '../../platform/http/cross-site.ts'
+import { isoAt } from '../../platform/clock.ts'
 import { TokenResponseRef } from '../../identity/tokens/token-response.ts'
 import { refreshWithToken } from '../../identity/sessions/refresh.ts'
 import { requireAuth } from '../../identity/guard/route-guards.ts'
@@ -114,8 +116,16 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { userId, sessionId } = principalOf(request)
-        const sessions = await listActiveSessions(ctx, userId)
-        return sessions.map((session) => ({ ...session, current: session.id === sessionId }))
+        const sessions = await listActiveSessions(ctx.db, userId, isoAt(ctx.clock.now()))
+        return sessions.map((session) => ({
+          id: session.id,
+          created_at: session.createdAt,
+          last_used_at: session.lastUsedAt,
+          expires_at: session.expiresAt,
+          user_agent: session.userAgent,
+          ip: session.ip,
+          current: session.id === sessionId,
+        }))
       },
     )
 

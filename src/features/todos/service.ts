@@ -7,7 +7,7 @@ import type { Context } from '../../context.ts'
 import type { TodosTable } from '../../platform/storage/schema.ts'
 import type { CreateTodoBody, Todo, UpdateTodoBody } from './schemas.ts'
 
-type TodoServices = Pick<Context, 'db' | 'clock'>
+type TodoDeps = Pick<Context, 'db' | 'clock'>
 
 /** Whose todos a call may see: one owner's, or — for an admin asking for all — everyone's. */
 export type Owner = { userId: string } | 'everyone'
@@ -23,7 +23,7 @@ function toTodo(row: Selectable<TodosTable>): Todo {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listTodos(ctx: TodoServices, owner: Owner, limit: number, cursor: string | undefined) {
+export async function listTodos(ctx: TodoDeps, owner: Owner, limit: number, cursor: string | undefined) {
   const after = decodeCursor(cursor)
   let query = ctx.db.selectFrom('todos').selectAll()
   if (owner !== 'everyone') query = query.where('user_id', '=', owner.userId)
@@ -44,7 +44,7 @@ export async function listTodos(ctx: TodoServices, owner: Owner, limit: number, 
   return { items: page.items.map(toTodo), next_cursor: page.next_cursor }
 }
 
-export async function createTodo(ctx: TodoServices, userId: string, body: CreateTodoBody): Promise<Todo> {
+export async function createTodo(ctx: TodoDeps, userId: string, body: CreateTodoBody): Promise<Todo> {
   const now = isoAt(ctx.clock.now())
   const row = await ctx.db
     .insertInto('todos')
@@ -62,7 +62,7 @@ export async function createTodo(ctx: TodoServices, userId: string, body: Create
 }
 
 /** Another user's todo is "not found", never "forbidden": its existence is not the caller's business. */
-export async function getTodo(ctx: TodoServices, userId: string, id: string): Promise<Todo> {
+export async function getTodo(ctx: TodoDeps, userId: string, id: string): Promise<Todo> {
   const row = await ctx.db
     .selectFrom('todos')
     .selectAll()
@@ -74,7 +74,7 @@ export async function getTodo(ctx: TodoServices, userId: string, id: string): Pr
 }
 
 export async function updateTodo(
-  ctx: TodoServices,
+  ctx: TodoDeps,
   userId: string,
   id: string,
   body: UpdateTodoBody,
@@ -94,7 +94,7 @@ export async function updateTodo(
   return toTodo(row)
 }
 
-export async function deleteTodo(ctx: TodoServices, userId: string, id: string): Promise<void> {
+export async function deleteTodo(ctx: TodoDeps, userId: string, id: string): Promise<void> {
   const result = await ctx.db
     .deleteFrom('todos')
     .where('id', '=', id)

@@ -121,3 +121,14 @@ export async function recordAuditEvent(db: Db, clock: Clock, event: AuditEvent):
     ),
   })
 }
+
+/** How many events of `type` were recorded after `since` (an ISO time). */
+export async function countAuditEvents(db: Db, type: AuditEventType, since: string): Promise<number> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll().as('count'))
+    .where('type', '=', type)
+    .where('at', '>', since)
+    .executeTakeFirst()
+  return Number(row?.count ?? 0)
+}

@@ -162,7 +162,7 @@ export async function checkRole(
 ): Promise<void> {
   const principal = principalOf(request)
   const user = principal.roles.includes(role) ? await findUserById(db, principal.userId) : undefined
-  if (!user || user.disabled === 1 || !(JSON.parse(user.roles) as string[]).includes(role)) {
+  if (!user || user.disabled || !user.roles.includes(role)) {
     throw forbidden(message)
   }
 }

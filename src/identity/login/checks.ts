@@ -1,11 +1,11 @@
 import type { AppError } from '../../platform/http/errors.ts'
 import { accountDisabled } from '../../platform/http/errors.ts'
-import type { UserRow } from '../users/store.ts'
+import type { UserRecord } from '../users/store.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /** A login whose first proof (today a password; later a user-verified passkey) holds. */
 export interface ProvenLogin {
-  user: UserRow
+  user: UserRecord
   /** The login name as it was typed, for the audit trail. */
   username: string
   origin: RequestOrigin
@@ -27,4 +27,4 @@ export interface LoginRefusal {
 export type LoginCheck = (login: ProvenLogin) => Promise<LoginRefusal | undefined>
 
 export const refuseDisabledAccount: LoginCheck = async ({ user }) =>
-  user.disabled === 1 ? { reason: 'disabled', error: accountDisabled() } : undefined
+  user.disabled ? { reason: 'disabled', error: accountDisabled() } : undefined

@@ -7,11 +7,11 @@ import type { Metrics } from '../../platform/http/metrics.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { RateLimits } from '../limits/limits.ts'
-import { startSession, type SessionDeps } from '../sessions/sessions.ts'
+import { startSession, type SessionDeps } from '../sessions/rotation.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
 import { grantScopes } from '../tokens/scopes.ts'
 import { tokenResponse, type TokenResponse } from '../tokens/token-response.ts'
-import { findUserByLogin, updateUser } from '../users/store.ts'
+import { findUserByLogin, setPassword } from '../users/store.ts'
 import type { LoginCheck, ProvenLogin } from './checks.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
@@ -51,7 +51,7 @@ export async function loginWithPassword(
   const attempt = await limits.loginAttempt(credentials.username, user, origin)
   await limits.beforeLogin(attempt)
   const check = user
-    ? await hasher.verify(user.password_hash, credentials.password)
+    ? await hasher.verify(user.passwordHash, credentials.password)
     : { ok: await hasher.verifyNothing(credentials.password), needsRehash: false }
   if (!user || !check.ok) {
     await recordLoginFailure(
@@ -69,7 +69,7 @@ export async function loginWithPassword(
   await limits.afterLoginSuccess(attempt)
   if (check.needsRehash) {
     const passwordHash = await hasher.hash(credentials.password)
-    await updateUser(db, user.id, { passwordHash }, isoAt(clock.now()))
+    await setPassword(db, user.id, passwordHash, isoAt(clock.now()))
     ctx.logger.info({ request_id: origin.requestId, user_id: user.id }, 'password hash upgraded to argon2id')
   }
   return startLoginSession(ctx, login, credentials.scope)
@@ -96,7 +96,7 @@ export async function startLoginSession(
   requestedScope: string | undefined,
 ): Promise<TokenResponse> {
   const { user, origin } = login
-  const roles = JSON.parse(user.roles) as string[]
+  const { roles } = user
   const scope = grantScopes(ctx.config.roleScopes, roles, requestedScope)
   const session = await startSession(ctx, user.id, scope, origin)
   ctx.metrics.loginSucceeded()

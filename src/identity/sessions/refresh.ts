@@ -2,7 +2,7 @@ import { accountDisabled, invalidRefreshToken } from '../../platform/http/errors
 import type { AccessTokens } from '../tokens/access-tokens.ts'
 import { tokenResponse, type TokenResponse } from '../tokens/token-response.ts'
 import { findUserById } from '../users/store.ts'
-import { rotateRefreshToken, type SessionDeps } from './sessions.ts'
+import { rotateRefreshToken, type SessionDeps } from './rotation.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /**
@@ -17,6 +17,6 @@ export async function refreshWithToken(
   const session = await rotateRefreshToken(ctx, refreshToken, origin)
   const user = await findUserById(ctx.db, session.userId)
   if (!user) throw invalidRefreshToken()
-  if (user.disabled === 1) throw accountDisabled()
-  return tokenResponse(ctx, JSON.parse(user.roles) as string[], session)
+  if (user.disabled) throw accountDisabled()
+  return tokenResponse(ctx, user.roles, session)
 }

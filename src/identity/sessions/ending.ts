@@ -1,0 +1,60 @@
+import { isoAt, type Clock } from '../../platform/clock.ts'
+import type { Db } from '../../platform/storage/database.ts'
+import { recordAuditEvent } from '../audit/audit-log.ts'
+import type { Revocation, Revocations } from '../revocations/revocations.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import { revokeSessions } from './store.ts'
+
+/** What ending sessions needs. */
+export interface SessionEndingDeps {
+  db: Db
+  clock: Clock
+  revocations: Revocations
+}
+
+export type EndReason =
+  | 'logout'
+  | 'logout_all'
+  | 'session_deleted'
+  | 'refresh_token_reuse'
+  | 'password_changed'
+  | 'password_reset'
+  /** Too many wrong current passwords to `POST /me/password` through the session. */
+  | 'password_guessing'
+  | 'user_disabled'
+  | 'user_deleted'
+  | 'role_removed'
+
+/**
+ * The one way sessions end — logout, logout everywhere, a deleted session, refresh-token theft,
+ * and (later) password changes, resets, disabling and deleting users. The database records it,
+ * then every instance stops accepting the sessions' access tokens; refresh tokens die with their
+ * session. Returns the ids of the sessions that were still live.
+ */
+export async function endSessions(
+  ctx: SessionEndingDeps,
+  userId: string,
+  which: { only?: string[]; except?: string },
+  reason: EndReason,
+  origin: RequestOrigin,
+): Promise<string[]> {
+  const { db, clock, revocations } = ctx
+  if (which.only?.length === 0) return []
+  const ended = await db.transaction().execute(async (trx) => {
+    const ids = await revokeSessions(trx, userId, which, reason, isoAt(clock.now()))
+    await revocations.persist(trx, sessionRevocations(ids))
+    return ids
+  })
+  if (ended.length === 0) return ended
+  await revocations.announce(sessionRevocations(ended))
+  await recordAuditEvent(db, clock, {
+    type: reason === 'logout' ? 'logout' : 'sessions_ended',
+    userId,
+    origin,
+    data: { reason, session_ids: ended },
+  })
+  return ended
+}
+
+const sessionRevocations = (sessionIds: string[]): Revocation[] =>
+  sessionIds.map((value) => ({ kind: 'sid', value }))
