@@ -19,7 +19,7 @@ import { type RequestOrigin } from '../../platform/http/request-context.ts'
  * the change stays. Unused reset links die with the old password.
  */
 export async function changePassword(
-  ctx: Context,
+  ctx: Pick<Context, 'db' | 'clock' | 'hasher' | 'limits' | 'revocations'>,
   principal: { userId: string; sessionId: string },
   body: ChangePasswordBody,
   origin: RequestOrigin,
@@ -56,7 +56,7 @@ export async function changePassword(
  * session ends that session, so the guesser needs the password to log in again.
  */
 async function refuseWrongCurrentPassword(
-  ctx: Context,
+  ctx: Pick<Context, 'db' | 'clock' | 'limits' | 'revocations'>,
   attempt: PasswordAttempt,
   sessionId: string,
 ): Promise<void> {

@@ -17,7 +17,9 @@ export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
  * not logged in from for 30 days. It also erases rotated refresh tokens' successors kept sealed
  * for replays once the grace window is over.
  */
-export async function runMaintenance(ctx: Context): Promise<Record<string, number>> {
+export async function runMaintenance(
+  ctx: Pick<Context, 'db' | 'clock' | 'config' | 'revocations'>,
+): Promise<Record<string, number>> {
   const { db, clock, config, revocations } = ctx
   const auditEvents = await pruneAuditEvents(db, clock, config.auditRetentionSeconds)
   const revocationRecords = await revocations.pruneRecords()
@@ -38,7 +40,9 @@ export async function runMaintenance(ctx: Context): Promise<Record<string, numbe
 }
 
 /** Runs maintenance now and then hourly; every instance may run it, the deletes are idempotent. */
-export function startMaintenance(ctx: Context): () => void {
+export function startMaintenance(
+  ctx: Pick<Context, 'db' | 'clock' | 'config' | 'revocations' | 'logger'>,
+): () => void {
   const run = () => {
     runMaintenance(ctx).then(
       (deleted) => ctx.logger.info({ deleted }, 'maintenance done'),

@@ -30,7 +30,7 @@ import { type RequestOrigin } from '../../platform/http/request-context.ts'
  * request.
  */
 export async function requestPasswordReset(
-  ctx: Context,
+  ctx: Pick<Context, 'db' | 'clock' | 'config' | 'mailQueue'>,
   email: string,
   origin: RequestOrigin,
 ): Promise<void> {
@@ -70,7 +70,7 @@ export async function requestPasswordReset(
  * ends. Receiving the mail proves the address, so it counts as verified too.
  */
 export async function resetPassword(
-  ctx: Context,
+  ctx: Pick<Context, 'db' | 'clock' | 'hasher' | 'revocations'>,
   body: ResetPasswordBody,
   origin: RequestOrigin,
 ): Promise<void> {
