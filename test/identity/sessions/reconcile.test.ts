@@ -13,7 +13,7 @@ import {
   type Revocation,
 } from '../../../src/identity/revocations/revocations.ts'
 import { openDatabase } from '../../../src/platform/storage/database.ts'
-import { migrateToLatest } from '../../../src/platform/storage/migrations/index.ts'
+import { migrateToLatest } from '../../../src/migrations.ts'
 import { createTestDatabase, databaseKinds, REDIS_URL, sharedServicesSkip } from '../../support/databases.ts'
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 import {
