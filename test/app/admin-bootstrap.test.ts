@@ -4,11 +4,11 @@ import { createAccount } from '../../src/identity/users/accounts.ts'
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases.ts'
 import {
   STRONG_PASSWORD,
-  signupAndLogin,
   startTestApp,
   stopTestApp,
   type TestApp,
 } from '../support/harness.ts'
+import { clientFor } from '../support/client.ts'
 
 const ADMIN = { ADMIN_EMAIL: 'Root@Example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 
@@ -114,7 +114,7 @@ for (const { kind, skip } of await databaseKinds()) {
     it('an attacker who registered ADMIN_EMAIL first is not promoted: start-up stops', async () => {
       const database = await freshDatabase()
       const first = await startTestApp(database)
-      await signupAndLogin(first.app, { email: 'root@example.com', password: STRONG_PASSWORD })
+      await clientFor(first).loggedInUser({ email: 'root@example.com', password: STRONG_PASSWORD })
       await stopTestApp(first)
       await assert.rejects(startTestApp(database, { env: ADMIN }), /an account someone else may control/)
       const t = await startTestApp(database)

@@ -8,10 +8,10 @@ import {
   STRONG_PASSWORD,
   TestClock,
   describeOnDatabases,
-  signupAndLogin,
   uniqueEmail,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const DAY = 86_400
@@ -183,7 +183,7 @@ await describeOnDatabases(
       const r = unique()
       const password = `right ${r} horse battery`
       const wrongPassword = `wrong ${r} horse battery`
-      const { email } = await signupAndLogin(ctx().app, { password })
+      const { email } = await clientFor(ctx()).loggedInUser({ password })
       await failLogin(ctx(), email, wrongPassword, `${r}-failed`)
       await failLogin(ctx(), `ghost.${r}@example.com`, wrongPassword)
 
@@ -206,8 +206,8 @@ await describeOnDatabases(
     })
 
     it('filters by user_id, by type, and by both', async () => {
-      const first = await signupAndLogin(ctx().app)
-      const second = await signupAndLogin(ctx().app)
+      const first = await clientFor(ctx()).loggedInUser()
+      const second = await clientFor(ctx()).loggedInUser()
       await failLogin(ctx(), first.email, 'wrong wrong wrong')
       await login(ctx(), first.email, first.password)
       await failLogin(ctx(), second.email, 'wrong wrong wrong')
@@ -233,7 +233,7 @@ await describeOnDatabases(
     })
 
     it('pages newest first without gaps or repeats, while new events arrive between pages', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await clientFor(ctx()).loggedInUser()
       // Three failures then a success, three times: fewer than five in a row, so never throttled.
       for (let i = 0; i < 12; i++) {
         if (i % 4 === 3) await login(ctx(), email, password)
@@ -337,7 +337,7 @@ await describeOnDatabases(
     })
 
     it('counts logins and failed logins of the last 24 hours only', async () => {
-      const { email, password } = await signupAndLogin(ctx().app)
+      const { email, password } = await clientFor(ctx()).loggedInUser()
       await failLogin(ctx(), email, 'wrong wrong wrong')
       const before = await stats(await adminLogin(ctx()))
       assert.ok(before.logins_24h >= 2)

@@ -6,10 +6,10 @@ import {
   STRONG_PASSWORD,
   USER_FIELDS,
   describeOnDatabases,
-  signupAndLogin,
   uniqueEmail,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
@@ -278,7 +278,7 @@ await describeOnDatabases(
     it('changes the roles, audits role_changed, and the next login carries them', async () => {
       const token = await adminLogin(ctx())
       const actor = await adminId(ctx(), token)
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await clientFor(ctx()).loggedInUser()
       const response = await patchUser(ctx(), token, user.id, { roles: ['user', 'admin'] }, 'promote-1')
       assert.equal(response.statusCode, 200, response.body)
       assert.deepEqual(response.json().roles, ['user', 'admin'])
@@ -309,7 +309,7 @@ await describeOnDatabases(
 
     it('answers an unknown or malformed role with 422 naming roles, and changes nothing', async () => {
       const token = await adminLogin(ctx())
-      const { user } = await signupAndLogin(ctx().app)
+      const { user } = await clientFor(ctx()).loggedInUser()
       const before = await storedUser(ctx(), user.id)
       for (const [roles, field] of [
         [['user', 'superuser'], 'roles'],
@@ -325,7 +325,7 @@ await describeOnDatabases(
 
     it('refuses the names every object inherits (constructor, __proto__, hasOwnProperty, toString) as roles with 422', async () => {
       const token = await adminLogin(ctx())
-      const { user } = await signupAndLogin(ctx().app)
+      const { user } = await clientFor(ctx()).loggedInUser()
       const before = await storedUser(ctx(), user.id)
       for (const role of ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf']) {
         assertValidationError(await patchUser(ctx(), token, user.id, { roles: ['user', role] }), 'roles')
@@ -334,7 +334,7 @@ await describeOnDatabases(
     })
 
     it('grants no scope for an inherited name found among the stored roles', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await clientFor(ctx()).loggedInUser()
       await ctx()
         .context.db.updateTable('users')
         .set({ roles: JSON.stringify(['user', 'constructor', '__proto__', 'hasOwnProperty']) })
@@ -375,9 +375,9 @@ await describeOnDatabases(
 
     it('disabling ends every session at once: access tokens 401 INVALID_TOKEN, refresh 401, login 403 ACCOUNT_DISABLED', async () => {
       const token = await adminLogin(ctx())
-      const { user, email, password, tokens } = await signupAndLogin(ctx().app)
+      const { user, email, password, tokens } = await clientFor(ctx()).loggedInUser()
       const other = await login(ctx(), email, password)
-      const bystander = await signupAndLogin(ctx().app)
+      const bystander = await clientFor(ctx()).loggedInUser()
 
       const response = await patchUser(ctx(), token, user.id, { disabled: true }, 'disable-1')
       assert.equal(response.statusCode, 200, response.body)
@@ -408,7 +408,7 @@ await describeOnDatabases(
 
     it('enabling again lets the user log in, and audits user_enabled; the ended sessions stay ended', async () => {
       const token = await adminLogin(ctx())
-      const { user, email, password, tokens } = await signupAndLogin(ctx().app)
+      const { user, email, password, tokens } = await clientFor(ctx()).loggedInUser()
       await patchUser(ctx(), token, user.id, { disabled: true })
       const response = await patchUser(ctx(), token, user.id, { disabled: false })
       assert.equal(response.statusCode, 200)
@@ -445,8 +445,8 @@ await describeOnDatabases(
     it('deletes the user with 204: their tokens stop at once, their todos go, user_deleted is audited', async () => {
       const token = await adminLogin(ctx())
       const actor = await adminId(ctx(), token)
-      const { user, email, password, tokens } = await signupAndLogin(ctx().app)
-      const bystander = await signupAndLogin(ctx().app)
+      const { user, email, password, tokens } = await clientFor(ctx()).loggedInUser()
+      const bystander = await clientFor(ctx()).loggedInUser()
       for (const owner of [tokens.access_token, bystander.tokens.access_token]) {
         const created = await ctx().app.inject({
           method: 'POST',
@@ -539,7 +539,7 @@ await describeOnDatabases(
         payload: { username: ADMIN.ADMIN_EMAIL, password: ADMIN.ADMIN_PASSWORD, scope: 'profile' },
       })
       assert.equal(narrow.json().scope, 'profile')
-      const victim = await signupAndLogin(ctx().app)
+      const victim = await clientFor(ctx()).loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       for (const request of adminRequests(victim.user.id)) {
         const response = await ctx().app.inject({ ...request, headers: bearer(narrow.json().access_token) })
@@ -549,8 +549,8 @@ await describeOnDatabases(
     })
 
     it('answers a user without the admin role with 403 FORBIDDEN on every admin route; no handler runs', async () => {
-      const caller = await signupAndLogin(ctx().app)
-      const victim = await signupAndLogin(ctx().app)
+      const caller = await clientFor(ctx()).loggedInUser()
+      const victim = await clientFor(ctx()).loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       const events = await countAudit(ctx())
       for (const request of adminRequests(victim.user.id)) {
@@ -563,7 +563,7 @@ await describeOnDatabases(
     })
 
     it('answers 401 AUTH_REQUIRED without a token on every admin route; no handler runs', async () => {
-      const victim = await signupAndLogin(ctx().app)
+      const victim = await clientFor(ctx()).loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       for (const request of adminRequests(victim.user.id)) {
         const response = await ctx().app.inject(request)
@@ -574,7 +574,7 @@ await describeOnDatabases(
     })
 
     it('answers 403 to an admin demoted in the database whose token still says admin', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await clientFor(ctx()).loggedInUser()
       const { db } = ctx().context
       await db
         .updateTable('users')
@@ -589,7 +589,7 @@ await describeOnDatabases(
         .set({ roles: JSON.stringify(['user']) })
         .where('id', '=', user.id)
         .execute()
-      const victim = await signupAndLogin(ctx().app)
+      const victim = await clientFor(ctx()).loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       for (const request of adminRequests(victim.user.id)) {
         const response = await ctx().app.inject({ ...request, headers: bearer(formerAdmin.access_token) })
@@ -600,7 +600,7 @@ await describeOnDatabases(
 
     it('demoting an admin ends their sessions: the old token, still saying admin, is 401 and refresh fails', async () => {
       const admin = await adminLogin(ctx())
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await clientFor(ctx()).loggedInUser()
       const promoted = await patchUser(ctx(), admin, user.id, { roles: ['user', 'admin'] })
       assert.equal(promoted.statusCode, 200)
       const tokens = await login(ctx(), email, password)
@@ -618,7 +618,7 @@ await describeOnDatabases(
 
     it('a promotion ends no session', async () => {
       const admin = await adminLogin(ctx())
-      const { user, tokens } = await signupAndLogin(ctx().app)
+      const { user, tokens } = await clientFor(ctx()).loggedInUser()
       await patchUser(ctx(), admin, user.id, { roles: ['user', 'admin'] })
       assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200)
     })

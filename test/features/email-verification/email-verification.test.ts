@@ -5,10 +5,10 @@ import { identityKey } from '../../../src/identity/users/login-names.ts'
 import {
   STRONG_PASSWORD,
   describeOnDatabases,
-  signupAndLogin,
   uniqueEmail,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
 import {
   NEW_PASSWORD,
@@ -40,7 +40,7 @@ await describeOnDatabases(
     const tokensSeen: string[] = []
 
     it('mails a link to PUBLIC_URL/verify-email; the token from it marks the address verified', async () => {
-      const { email, user, tokens } = await signupAndLogin(ctx().app)
+      const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
       assert.equal((await me(ctx(), tokens.access_token)).json().email_verified, false)
 
       const response = await requestVerification(ctx(), tokens.access_token)
@@ -74,7 +74,7 @@ await describeOnDatabases(
     })
 
     it('sends no mail to an address that is already verified, and answers the same 202', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
+      const { email, tokens } = await clientFor(ctx()).loggedInUser()
       await requestVerification(ctx(), tokens.access_token)
       const token = await tokenMailedTo(ctx(), email)
       tokensSeen.push(token)
@@ -85,7 +85,7 @@ await describeOnDatabases(
     })
 
     it('consumes a token once, refuses wrong ones, and voids older links once one is used', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
+      const { email, tokens } = await clientFor(ctx()).loggedInUser()
       await requestVerification(ctx(), tokens.access_token)
       const first = await tokenMailedTo(ctx(), email)
       await requestVerification(ctx(), tokens.access_token)
@@ -109,10 +109,10 @@ await describeOnDatabases(
     })
 
     it('refuses a token after 24 hours (the clock moved), and accepts it just before', async () => {
-      const late = await signupAndLogin(ctx().app)
+      const late = await clientFor(ctx()).loggedInUser()
       await requestVerification(ctx(), late.tokens.access_token)
       const lateToken = await tokenMailedTo(ctx(), late.email)
-      const onTime = await signupAndLogin(ctx().app)
+      const onTime = await clientFor(ctx()).loggedInUser()
       await requestVerification(ctx(), onTime.tokens.access_token)
       const onTimeToken = await tokenMailedTo(ctx(), onTime.email)
       tokensSeen.push(lateToken, onTimeToken)
@@ -125,7 +125,7 @@ await describeOnDatabases(
     })
 
     it('refuses a link mailed to an address the account no longer has', async () => {
-      const { email, user, tokens } = await signupAndLogin(ctx().app)
+      const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
       await requestVerification(ctx(), tokens.access_token)
       const token = await tokenMailedTo(ctx(), email)
       tokensSeen.push(token)
@@ -140,7 +140,7 @@ await describeOnDatabases(
     })
 
     it('does not take a password-reset token for a verification', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       const token = await tokenMailedTo(ctx(), email, RESET_PATH)
       tokensSeen.push(token)
@@ -154,12 +154,12 @@ await describeOnDatabases(
     })
 
     it('lets an unverified account log in while REQUIRE_VERIFIED_EMAIL is off', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('mails one account at most 3 links an hour and 10 a day, answering 202 each time: an address signed up by someone else cannot be bombed', async () => {
-      const { email, user } = await signupAndLogin(ctx().app)
+      const { email, user } = await clientFor(ctx()).loggedInUser()
       const mailed = () => smtp.to(email).length
       const ask = async (times: number) => {
         // The clock moves by hours: a fresh access token for each round.
@@ -204,7 +204,7 @@ await describeOnDatabases(
     })
 
     it('keeps the budgets of verification and reset mails apart', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
+      const { email, tokens } = await clientFor(ctx()).loggedInUser()
       for (let i = 0; i < 3; i++) await requestVerification(ctx(), tokens.access_token)
       assert.equal((await forgot(ctx(), email)).statusCode, 202)
       await deliver(ctx())

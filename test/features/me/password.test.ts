@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { decodeJwt } from 'jose'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import {
   NEW_PASSWORD,
   assertInvalidFields,
@@ -19,7 +20,7 @@ function changePassword(t: TestApp, accessToken: string, body: Record<string, un
 
 await describeOnDatabases('POST /me/password', (ctx) => {
   it('changes the password, ends every other session and keeps this one', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
     const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
     const third = (await login(ctx(), email, STRONG_PASSWORD)).json()
 
@@ -56,7 +57,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('answers a wrong current password with 422 naming current_password, and changes nothing', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
     const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
     const response = await changePassword(ctx(), tokens.access_token, {
       current_password: 'not my password at all',
@@ -69,7 +70,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('ends the session that guessed 5 wrong current passwords in a row, and audits it', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
     const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
     const guess = (i: number) =>
       changePassword(ctx(), tokens.access_token, {
@@ -98,7 +99,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('counts wrong current passwords as failed logins, and checks nothing while the account is blocked', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
     for (let i = 0; i < 4; i++) {
       const response = await changePassword(ctx(), tokens.access_token, {
         current_password: `guess number ${i}`,
@@ -126,7 +127,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('holds the new password to the policy, and reports every problem at once', async () => {
-    const { email, tokens } = await signupAndLogin(ctx().app)
+    const { email, tokens } = await clientFor(ctx()).loggedInUser()
     for (const weak of ['short', 'password123', email, 'x'.repeat(129)]) {
       const response = await changePassword(ctx(), tokens.access_token, {
         current_password: STRONG_PASSWORD,
@@ -143,7 +144,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('voids the reset links mailed before the change', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
     assert.equal((await forgot(ctx(), email)).statusCode, 202)
     const unused = () =>
       ctx()
@@ -168,7 +169,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
     })
     assert.equal(anonymous.statusCode, 401)
     assert.equal(anonymous.json().error.code, 'AUTH_REQUIRED')
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     assertInvalidFields(await changePassword(ctx(), tokens.access_token, {}), [
       'current_password',
       'new_password',
@@ -191,7 +192,7 @@ await describeOnDatabases(
   'POST /me/password budget (LOGIN_RATE_LIMIT=3)',
   (ctx) => {
     it('allows 3 password checks a minute per user, from whatever address', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const attempt = (remoteAddress: string) =>
         ctx().app.inject({
           method: 'POST',

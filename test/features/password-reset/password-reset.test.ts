@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { it } from 'node:test'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
 import {
   NEW_PASSWORD,
@@ -35,7 +36,7 @@ await describeOnDatabases(
     const tokensSeen: string[] = []
 
     it('mails a single-use link to PUBLIC_URL; resetting sets the password and ends every session', async () => {
-      const { email, user, tokens } = await signupAndLogin(ctx().app)
+      const { email, user, tokens } = await clientFor(ctx()).loggedInUser()
       const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
 
       const response = await forgot(ctx(), `  ${email.toUpperCase()} `)
@@ -100,7 +101,7 @@ await describeOnDatabases(
     })
 
     it('answers an unknown address exactly like a known one, doing the same database work, and mails nothing', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       const unknown = uniqueEmail('nobody')
       const answers = []
       const statements = []
@@ -136,7 +137,7 @@ await describeOnDatabases(
     })
 
     it('mails nothing for a disabled account, and answers the same', async () => {
-      const { email, user } = await signupAndLogin(ctx().app)
+      const { email, user } = await clientFor(ctx()).loggedInUser()
       await ctx().context.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
       assert.equal((await forgot(ctx(), email)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 0)
@@ -144,7 +145,7 @@ await describeOnDatabases(
     })
 
     it('consumes a token once: of five parallel resets exactly one succeeds, and a later one fails', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       const token = await resetTokenFor(ctx(), email)
       tokensSeen.push(token)
       const passwords = [1, 2, 3, 4, 5].map((n) => `parallel passphrase number ${n}`)
@@ -159,9 +160,9 @@ await describeOnDatabases(
     })
 
     it('refuses a token after 30 minutes (the clock moved), and accepts it just before', async () => {
-      const late = await signupAndLogin(ctx().app)
+      const late = await clientFor(ctx()).loggedInUser()
       const lateToken = await resetTokenFor(ctx(), late.email)
-      const onTime = await signupAndLogin(ctx().app)
+      const onTime = await clientFor(ctx()).loggedInUser()
       const onTimeToken = await resetTokenFor(ctx(), onTime.email)
       tokensSeen.push(lateToken, onTimeToken)
       ctx().clock.advance(30 * 60 - 1)
@@ -172,7 +173,7 @@ await describeOnDatabases(
     })
 
     it('refuses a wrong token with 422 naming token, and changes nothing', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await resetTokenFor(ctx(), email)
       for (const token of [randomBytes(32).toString('base64url'), 'x', 'a'.repeat(256)]) {
         assertInvalidFields(await reset(ctx(), token), ['token'])
@@ -182,7 +183,7 @@ await describeOnDatabases(
     })
 
     it('refuses a weak new password with 422 naming new_password, and the link still works after', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       const token = await resetTokenFor(ctx(), email)
       tokensSeen.push(token)
       for (const weak of ['short', 'password123', email]) {
@@ -192,7 +193,7 @@ await describeOnDatabases(
     })
 
     it('voids the older links of the account once one of them is used', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       const first = await resetTokenFor(ctx(), email)
       const second = await resetTokenFor(ctx(), email)
       tokensSeen.push(first, second)
@@ -203,7 +204,7 @@ await describeOnDatabases(
     })
 
     it('does not take a verification token for a reset', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
+      const { email, tokens } = await clientFor(ctx()).loggedInUser()
       await ctx().app.inject({
         method: 'POST',
         url: '/auth/email/verify/request',
@@ -217,7 +218,7 @@ await describeOnDatabases(
     })
 
     it('mails one account at most 3 links an hour and 10 a day, answering 202 each time; the links mailed still work', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       const mailed = () => smtp.to(email).length
       const ask = async (times: number) => {
         for (let i = 0; i < times; i++) assert.equal((await forgot(ctx(), email)).statusCode, 202)
@@ -244,7 +245,7 @@ await describeOnDatabases(
     })
 
     it('answers a spent budget exactly like an unknown address, doing the same database work', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       for (let i = 0; i < 3; i++) await forgot(ctx(), email)
       const spent = await statementsOf(ctx(), () => forgot(ctx(), email))
       const unknown = await statementsOf(ctx(), () => forgot(ctx(), uniqueEmail('nobody')))

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { decodeJwt } from 'jose'
-import { describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 interface Tokens {
   access_token: string
@@ -41,7 +42,7 @@ async function auditEvents(t: TestApp, userId: string) {
 
 await describeOnDatabases('POST /auth/logout', (ctx) => {
   it('answers 204, clears the cookie, and stops the session’s access and refresh tokens at once', async () => {
-    const { tokens, user } = await signupAndLogin(ctx().app)
+    const { tokens, user } = await clientFor(ctx()).loggedInUser()
     const response = await ctx().app.inject({
       method: 'POST',
       url: '/auth/logout',
@@ -63,7 +64,7 @@ await describeOnDatabases('POST /auth/logout', (ctx) => {
   })
 
   it('leaves the user’s other sessions working', async () => {
-    const { tokens, email, password } = await signupAndLogin(ctx().app)
+    const { tokens, email, password } = await clientFor(ctx()).loggedInUser()
     const other = await loginAgain(ctx(), email, password)
     await ctx().app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(tokens.access_token) })
     assert.equal((await me(ctx(), other.access_token)).statusCode, 200)
@@ -71,7 +72,7 @@ await describeOnDatabases('POST /auth/logout', (ctx) => {
   })
 
   it('also ends access tokens minted for the session by earlier refreshes', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const refreshed = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     await ctx().app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(refreshed.access_token) })
     assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401)
@@ -79,7 +80,7 @@ await describeOnDatabases('POST /auth/logout', (ctx) => {
   })
 
   it('keeps the revocation until the access tokens would have expired anyway', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     await ctx().app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(tokens.access_token) })
     ctx().clock.advance(14 * 60)
     assert.equal((await me(ctx(), tokens.access_token)).json().error.code, 'INVALID_TOKEN')
@@ -96,9 +97,9 @@ await describeOnDatabases('POST /auth/logout', (ctx) => {
 
 await describeOnDatabases('POST /auth/logout-all', (ctx) => {
   it('ends every session of the user, and only theirs', async () => {
-    const { tokens, email, password } = await signupAndLogin(ctx().app)
+    const { tokens, email, password } = await clientFor(ctx()).loggedInUser()
     const other = await loginAgain(ctx(), email, password)
-    const stranger = await signupAndLogin(ctx().app)
+    const stranger = await clientFor(ctx()).loggedInUser()
     const response = await ctx().app.inject({
       method: 'POST',
       url: '/auth/logout-all',
@@ -116,7 +117,7 @@ await describeOnDatabases('POST /auth/logout-all', (ctx) => {
 
 await describeOnDatabases('GET /auth/sessions', (ctx) => {
   it('lists the live sessions, newest use first, marking the current one', async () => {
-    const { tokens, email, password } = await signupAndLogin(ctx().app)
+    const { tokens, email, password } = await clientFor(ctx()).loggedInUser()
     ctx().clock.advance(60)
     const other = await loginAgain(ctx(), email, password, 'phone/1.0')
     const response = await ctx().app.inject({
@@ -147,7 +148,7 @@ await describeOnDatabases('GET /auth/sessions', (ctx) => {
   })
 
   it('drops ended sessions from the list', async () => {
-    const { tokens, email, password } = await signupAndLogin(ctx().app)
+    const { tokens, email, password } = await clientFor(ctx()).loggedInUser()
     const other = await loginAgain(ctx(), email, password)
     await ctx().app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(other.access_token) })
     const sessions = (
@@ -162,7 +163,7 @@ await describeOnDatabases('GET /auth/sessions', (ctx) => {
 
 await describeOnDatabases('DELETE /auth/sessions/{id}', (ctx) => {
   it('ends one of the caller’s sessions with 204', async () => {
-    const { tokens, email, password, user } = await signupAndLogin(ctx().app)
+    const { tokens, email, password, user } = await clientFor(ctx()).loggedInUser()
     const other = await loginAgain(ctx(), email, password)
     const id = decodeJwt(other.access_token).sid as string
     const response = await ctx().app.inject({
@@ -179,8 +180,8 @@ await describeOnDatabases('DELETE /auth/sessions/{id}', (ctx) => {
   })
 
   it('answers 404 for someone else’s session, which keeps working', async () => {
-    const mine = await signupAndLogin(ctx().app)
-    const theirs = await signupAndLogin(ctx().app)
+    const mine = await clientFor(ctx()).loggedInUser()
+    const theirs = await clientFor(ctx()).loggedInUser()
     const id = decodeJwt(theirs.tokens.access_token).sid as string
     const response = await ctx().app.inject({
       method: 'DELETE',
@@ -193,7 +194,7 @@ await describeOnDatabases('DELETE /auth/sessions/{id}', (ctx) => {
   })
 
   it('answers 404 for an unknown or already ended session, and 422 for an id that is not a UUID', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const unknown = await ctx().app.inject({
       method: 'DELETE',
       url: '/auth/sessions/00000000-0000-4000-8000-000000000000',

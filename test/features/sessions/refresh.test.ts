@@ -3,7 +3,8 @@ import { it } from 'node:test'
 import { decodeJwt } from 'jose'
 import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
 import { hashRefreshToken } from '../../../src/platform/crypto/opaque-tokens.ts'
-import { describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 interface Tokens {
   access_token: string
@@ -47,7 +48,7 @@ async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
 
 await describeOnDatabases('POST /auth/refresh', (ctx) => {
   it('rotates: a new refresh token and access token for the same session, with no-store and the cookie', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     ctx().clock.advance(60)
     const response = await refresh(ctx(), tokens.refresh_token)
     assert.equal(response.statusCode, 200)
@@ -65,7 +66,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('takes the refresh token from the cookie when the JSON body has none', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const response = await ctx().app.inject({
       method: 'POST',
       url: '/auth/refresh',
@@ -77,7 +78,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('refreshes with the cookie and no body at all, as fetch(url, {method: "POST", credentials: "include"}) and curl -X POST send it', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const fetchLike = await ctx().app.inject({
       method: 'POST',
       url: '/auth/refresh',
@@ -101,7 +102,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('refreshes with the cookie when the body is empty but labelled application/json (no 400 FST_ERR_CTP_EMPTY_JSON_BODY)', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     let current = tokens.refresh_token
     for (const headers of [
       { 'content-type': 'application/json' },
@@ -129,7 +130,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('refuses a cookie-only refresh with a form or text body, even an empty one, which a cross-site form or simple request could send', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     for (const [contentType, payload] of [
       ['application/x-www-form-urlencoded', 'a=b'],
       ['application/x-www-form-urlencoded', ''],
@@ -151,7 +152,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('trusts http://HOST:PORT as its own origin when JWT_ISSUER is not a URL, and refuses another port of the same host', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const own = await cookieRefresh(ctx(), tokens.refresh_token, {
       origin: 'http://127.0.0.1:8000',
       'sec-fetch-site': 'same-origin',
@@ -174,7 +175,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('keeps the scope granted at login, narrowed to the current roles', async () => {
-    const { email, password } = await signupAndLogin(ctx().app)
+    const { email, password } = await clientFor(ctx()).loggedInUser()
     const login = await ctx().app.inject({
       method: 'POST',
       url: '/auth/login',
@@ -186,7 +187,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('stores only the hash of the new refresh token, and retires the old one', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     const { db } = ctx().context
     const rows = await db
@@ -204,7 +205,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('answers a refresh token past REFRESH_TOKEN_TTL with 401', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     ctx().clock.advance(7 * 86400 + 1)
     const response = await refresh(ctx(), tokens.refresh_token)
     assert.equal(response.statusCode, 401)
@@ -212,7 +213,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('ends a session at its absolute lifetime however often it is refreshed', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     let current = tokens.refresh_token
     let lastExpiresIn = Infinity
     for (let day = 6; day <= 30; day += 6) {
@@ -230,7 +231,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('within the grace window, gives a replay the same successor, so the session never forks', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(5)
     const again = await refresh(ctx(), tokens.refresh_token)
@@ -255,7 +256,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('gives a replay of a token whose successor was rotated since that same successor, under the successor’s own grace rule', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const second = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(3)
     const third = (await refresh(ctx(), second.refresh_token)).json<Tokens>()
@@ -271,7 +272,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('never keeps the sealed successor past the grace window: maintenance erases it, and it was never the token itself', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     const parent = () =>
       ctx()
@@ -293,7 +294,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('after the grace window, treats reuse as theft: the whole session ends, access token included', async () => {
-    const { tokens, user } = await signupAndLogin(ctx().app)
+    const { tokens, user } = await clientFor(ctx()).loggedInUser()
     const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(11)
     const reuse = await refresh(ctx(), tokens.refresh_token)
@@ -318,7 +319,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('ends the session, the successor handed to replays included, when a replay comes after the window', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(4)
     const fork = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
@@ -333,7 +334,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('leaves the user’s other sessions alone when one is revoked for reuse', async () => {
-    const first = await signupAndLogin(ctx().app)
+    const first = await clientFor(ctx()).loggedInUser()
     const other = await ctx().app.inject({
       method: 'POST',
       url: '/auth/login',
@@ -347,7 +348,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('gives fifty parallel presenters of one token one and the same successor: one rotation, one session', async () => {
-    const { tokens, authorization } = await signupAndLogin(ctx().app)
+    const { tokens, authorization } = await clientFor(ctx()).loggedInUser()
     const responses = await Promise.all(
       Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
     )
@@ -385,7 +386,7 @@ await describeOnDatabases(
   'POST /auth/refresh from a browser (CSRF)',
   (ctx) => {
     it('refuses a cookie refresh the browser marks Sec-Fetch-Site: cross-site with 403 FORBIDDEN, whatever the body, and leaves the token unused; a body token is not refused', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       for (const request of [
         { headers: { 'sec-fetch-site': 'cross-site' } },
         { headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, payload: '' },
@@ -414,7 +415,7 @@ await describeOnDatabases(
     })
 
     it('refuses a cookie refresh from a foreign Origin, a look-alike of a trusted one, or Origin: null', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       for (const origin of [
         'https://evil.example',
         'null',
@@ -439,7 +440,7 @@ await describeOnDatabases(
     })
 
     it('takes a cookie refresh from its own origin (JWT_ISSUER), PUBLIC_URL and CORS_ORIGINS, marked same-origin, same-site or none, or unmarked', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       let current = tokens.refresh_token
       for (const headers of [
         { origin: 'https://auth.example.com', 'sec-fetch-site': 'same-origin' },
@@ -463,7 +464,7 @@ await describeOnDatabases(
   'POST /auth/refresh with REFRESH_REUSE_GRACE=0',
   (ctx) => {
     it('treats any second presentation as theft', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
       const kept = await ctx()
         .context.db.selectFrom('refresh_tokens')
@@ -476,7 +477,7 @@ await describeOnDatabases(
     })
 
     it('never leaves two live successors after fifty parallel refreshes of one token', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const responses = await Promise.all(
         Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
       )
@@ -508,7 +509,7 @@ await describeOnDatabases('POST /auth/token with grant_type=refresh_token', (ctx
     })
 
   it('gives a replay within the grace window the same successor, and ends the session on one after it', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const responses = await Promise.all(Array.from({ length: 20 }, () => grant(tokens.refresh_token)))
     assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
     const successors = new Set(responses.map((r) => r.json<Tokens>().refresh_token))
@@ -521,7 +522,7 @@ await describeOnDatabases('POST /auth/token with grant_type=refresh_token', (ctx
   })
 
   it('rotates like /auth/refresh, without a cookie', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const response = await grant(tokens.refresh_token)
     assert.equal(response.statusCode, 200)
     assert.notEqual(response.json().refresh_token, tokens.refresh_token)

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
-import { describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
@@ -28,7 +29,7 @@ async function login(t: TestApp, username: string, password: string, scope?: str
 
 /** A fresh user with a full token and, from separate logins, a `todos:read`-only and a `profile`-only one. */
 async function userWithScopedTokens(t: TestApp) {
-  const { user, email, password, tokens } = await signupAndLogin(t.app)
+  const { user, email, password, tokens } = await clientFor(t).loggedInUser()
   const readOnly = await login(t, email, password, 'todos:read')
   const profileOnly = await login(t, email, password, 'profile')
   return { user, email, password, token: tokens.access_token, readOnly, profileOnly }
@@ -113,7 +114,7 @@ function assertAuthRequired(response: LightMyRequestResponse) {
 
 await describeOnDatabases('POST /todos', (ctx) => {
   it('creates a todo for the caller with 201: not done, timestamps of now', async () => {
-    const { user, tokens } = await signupAndLogin(ctx().app)
+    const { user, tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Buy milk')
     assert.deepEqual(Object.keys(todo).sort(), ['created_at', 'done', 'id', 'title', 'updated_at'])
     assert.match(todo.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
@@ -126,14 +127,14 @@ await describeOnDatabases('POST /todos', (ctx) => {
   })
 
   it('accepts titles of 1 and of 500 characters, counting characters rather than bytes', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     for (const title of ['x', 'x'.repeat(500), 'é'.repeat(500), 'Tab-free “quotes” and emoji 🙂']) {
       assert.equal((await createTodo(ctx(), tokens.access_token, title)).title, title)
     }
   })
 
   it('rejects an empty, a 501-character, a control-character, a non-string or a missing title with 422', async () => {
-    const { user, tokens } = await signupAndLogin(ctx().app)
+    const { user, tokens } = await clientFor(ctx()).loggedInUser()
     const invalid: unknown[] = [
       { title: '' },
       { title: 'x'.repeat(501) },
@@ -182,7 +183,7 @@ await describeOnDatabases('POST /todos', (ctx) => {
 
 await describeOnDatabases('GET /todos/{id}', (ctx) => {
   it('returns one of the caller’s todos', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Read me')
     const response = await getTodo(ctx(), tokens.access_token, todo.id)
     assert.equal(response.statusCode, 200)
@@ -190,8 +191,8 @@ await describeOnDatabases('GET /todos/{id}', (ctx) => {
   })
 
   it('answers 404 for another user’s todo, exactly as for one that does not exist', async () => {
-    const owner = await signupAndLogin(ctx().app)
-    const stranger = await signupAndLogin(ctx().app)
+    const owner = await clientFor(ctx()).loggedInUser()
+    const stranger = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), owner.tokens.access_token, 'Private')
     const theirs = await getTodo(ctx(), stranger.tokens.access_token, todo.id)
     const unknown = await getTodo(ctx(), stranger.tokens.access_token, UNKNOWN_ID)
@@ -206,7 +207,7 @@ await describeOnDatabases('GET /todos/{id}', (ctx) => {
   })
 
   it('answers 422 for an id that is not a UUID', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     assertValidationError(await getTodo(ctx(), tokens.access_token, "1' OR '1'='1"), 'id')
   })
 
@@ -220,7 +221,7 @@ await describeOnDatabases('GET /todos/{id}', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Hidden')
     assertAuthRequired(await ctx().app.inject({ method: 'GET', url: `/todos/${todo.id}` }))
   })
@@ -231,7 +232,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
     ctx().app.inject({ method: 'PATCH', url: `/todos/${id}`, headers: bearer(token), payload })
 
   it('changes the title and the done flag, moves updated_at and keeps created_at', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Draft')
     ctx().clock.advance(5)
     const response = await patch(tokens.access_token, todo.id, { title: 'Final', done: true })
@@ -247,7 +248,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('changes only the fields sent', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Keep this title')
     const done = (await patch(tokens.access_token, todo.id, { done: true })).json<Todo>()
     assert.equal(done.title, 'Keep this title')
@@ -260,7 +261,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('rejects an invalid title or done flag with 422 and leaves the todo unchanged', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Stable')
     for (const [payload, field] of [
       [{ title: '' }, 'title'],
@@ -274,8 +275,8 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('answers 404 for another user’s todo and leaves it unchanged', async () => {
-    const owner = await signupAndLogin(ctx().app)
-    const stranger = await signupAndLogin(ctx().app)
+    const owner = await clientFor(ctx()).loggedInUser()
+    const stranger = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), owner.tokens.access_token, 'Mine')
     ctx().clock.advance(1)
     assertNotFound(await patch(stranger.tokens.access_token, todo.id, { title: 'Hijacked', done: true }))
@@ -294,7 +295,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token and changes nothing', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Anonymous-proof')
     assertAuthRequired(
       await ctx().app.inject({ method: 'PATCH', url: `/todos/${todo.id}`, payload: { done: true } }),
@@ -308,7 +309,7 @@ await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
     ctx().app.inject({ method: 'DELETE', url: `/todos/${id}`, headers: bearer(token) })
 
   it('deletes one of the caller’s todos with 204; it is gone afterwards', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Short-lived')
     const kept = await createTodo(ctx(), tokens.access_token, 'Long-lived')
     const response = await remove(tokens.access_token, todo.id)
@@ -321,8 +322,8 @@ await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
   })
 
   it('answers 404 for another user’s todo, which stays', async () => {
-    const owner = await signupAndLogin(ctx().app)
-    const stranger = await signupAndLogin(ctx().app)
+    const owner = await clientFor(ctx()).loggedInUser()
+    const stranger = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), owner.tokens.access_token, 'Do not delete')
     assertNotFound(await remove(stranger.tokens.access_token, todo.id))
     assert.deepEqual((await getTodo(ctx(), owner.tokens.access_token, todo.id)).json(), todo)
@@ -336,7 +337,7 @@ await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token and deletes nothing', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Survivor')
     assertAuthRequired(await ctx().app.inject({ method: 'DELETE', url: `/todos/${todo.id}` }))
     assert.equal((await getTodo(ctx(), tokens.access_token, todo.id)).statusCode, 200)
@@ -347,8 +348,8 @@ await describeOnDatabases(
   'GET /todos',
   (ctx) => {
     it('lists only the caller’s todos, newest first', async () => {
-      const mine = await signupAndLogin(ctx().app)
-      const theirs = await signupAndLogin(ctx().app)
+      const mine = await clientFor(ctx()).loggedInUser()
+      const theirs = await clientFor(ctx()).loggedInUser()
       const first = await createTodo(ctx(), mine.tokens.access_token, 'first')
       ctx().clock.advance(1)
       await createTodo(ctx(), theirs.tokens.access_token, 'not mine')
@@ -372,13 +373,13 @@ await describeOnDatabases(
     })
 
     it('answers ?all=true from a user with 403 FORBIDDEN', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       assertForbidden(await listTodos(ctx(), tokens.access_token, '?all=true'))
     })
 
     it('lists everyone’s todos for an admin with ?all=true, and only the admin’s own without it', async () => {
-      const alice = await signupAndLogin(ctx().app)
-      const bob = await signupAndLogin(ctx().app)
+      const alice = await clientFor(ctx()).loggedInUser()
+      const bob = await clientFor(ctx()).loggedInUser()
       const aliceTodo = await createTodo(ctx(), alice.tokens.access_token, 'alice’s')
       const bobTodo = await createTodo(ctx(), bob.tokens.access_token, 'bob’s')
       const admin = await login(ctx(), ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)
@@ -400,7 +401,7 @@ await describeOnDatabases(
     })
 
     it('re-checks the admin role on the user’s current record for ?all=true', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await clientFor(ctx()).loggedInUser()
       const { db } = ctx().context
       const setRoles = (roles: string[]) =>
         db
@@ -417,7 +418,7 @@ await describeOnDatabases(
     })
 
     it('pages newest first with next_cursor until null, breaking same-millisecond ties by id, skipping and repeating nothing', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const token = tokens.access_token
       const created: Todo[] = []
       for (let i = 0; i < 10; i++) {
@@ -444,7 +445,7 @@ await describeOnDatabases(
     })
 
     it('gives next_cursor null on a last page that is exactly full', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const created: Todo[] = []
       for (let i = 0; i < 6; i++) created.push(await createTodo(ctx(), tokens.access_token, `todo ${i}`))
       const pages = await allPages(ctx(), tokens.access_token, '?limit=3')
@@ -453,7 +454,7 @@ await describeOnDatabases(
     })
 
     it('skips and repeats none of the listed todos when new ones are created between pages; those show on page 1 of a new listing', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const token = tokens.access_token
       const original: Todo[] = []
       for (let i = 0; i < 12; i++) {
@@ -489,7 +490,7 @@ await describeOnDatabases(
     })
 
     it('answers a cursor it did not issue with 422 naming cursor', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
       for (const cursor of [
         'not-a-cursor',
@@ -505,7 +506,7 @@ await describeOnDatabases(
     })
 
     it('answers a well-formed cursor whose parts are not a timestamp and an id with 422 naming cursor', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
       for (const cursor of [
         encode(['yesterday', UNKNOWN_ID]),
@@ -517,7 +518,7 @@ await describeOnDatabases(
     })
 
     it('answers a limit outside 1 to 100 with 422 naming limit', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       for (const limit of ['0', '101', '-1', 'ten', '2.5']) {
         assertValidationError(await listTodos(ctx(), tokens.access_token, `?limit=${limit}`), 'limit')
       }

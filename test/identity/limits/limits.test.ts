@@ -6,12 +6,12 @@ import { createTestDatabase, REDIS_URL, sharedServicesSkip } from '../../support
 import {
   STRONG_PASSWORD,
   describeOnDatabases,
-  signupAndLogin,
   startTestApp,
   stopTestApp,
   uniqueEmail,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 function assertLimited(response: LightMyRequestResponse, retryAfter?: number) {
   assert.equal(response.statusCode, 429, response.body)
@@ -381,7 +381,7 @@ if (!(await sharedServicesSkip())) await unknownPlaces('in Redis', { REDIS_URL }
 
 await describeOnDatabases('Refresh rate limit', (ctx) => {
   it('allows 120 refreshes a minute per session', async () => {
-    let { tokens } = await signupAndLogin(ctx().app)
+    let { tokens } = await clientFor(ctx()).loggedInUser()
     let limited: LightMyRequestResponse | undefined
     for (let i = 0; i < 121 && !limited; i++) {
       const response = await ctx().app.inject({
@@ -453,7 +453,7 @@ await describeOnDatabases(
       assert.equal((await forgot(await newAccount(ctx()))).statusCode, 202)
       assert.equal((await forgot(uniqueEmail())).statusCode, 202)
       assertLimited(await forgot(uniqueEmail()), 30)
-      const { authorization } = await signupAndLogin(ctx().app)
+      const { authorization } = await clientFor(ctx()).loggedInUser()
       const verify = () =>
         ctx().app.inject({
           method: 'POST',

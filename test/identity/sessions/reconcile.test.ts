@@ -18,12 +18,12 @@ import { createTestDatabase, databaseKinds, REDIS_URL, sharedServicesSkip } from
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 import {
   describeOnDatabases,
-  signupAndLogin,
   startAnotherInstance,
   startTestApp,
   stopTestApp,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const sid = (value: string): Revocation => ({ kind: 'sid', value })
 
@@ -43,7 +43,7 @@ await describeOnDatabases('Revocations made by another process', (ctx) => {
     ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
 
   it('a user disabled by another process is refused here within one reconcile interval, without Redis', async () => {
-    const { authorization, user } = await signupAndLogin(ctx().app)
+    const { authorization, user } = await clientFor(ctx()).loggedInUser()
     assert.equal((await me(authorization)).statusCode, 200)
     const cli = await startAnotherInstance(ctx())
     try {
@@ -143,7 +143,7 @@ describe('A revocation whose publish failed', { skip: sharedSkip }, () => {
   })
 
   it('reaches an instance whose channel is healthy, from the database, within one reconcile interval', async () => {
-    const { authorization } = await signupAndLogin(listening.app)
+    const { authorization } = await clientFor(listening).loggedInUser()
     // The revoking process cannot reach Redis: its publish fails.
     const cut = await startAnotherInstance(listening, { env: { REDIS_URL: 'redis://127.0.0.1:1' } })
     try {

@@ -5,11 +5,11 @@ import { KEY_RELOAD_INTERVAL_MS } from '../../../src/identity/signing-keys/key-s
 import { revokeSigningKey } from '../../../src/identity/signing-keys/revocation.ts'
 import {
   describeOnDatabases,
-  signupAndLogin,
   startAnotherInstance,
   stopTestApp,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const kids = async (t: TestApp) =>
   (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' }))
@@ -18,7 +18,7 @@ const kids = async (t: TestApp) =>
 
 await describeOnDatabases('Signing key rotation', (ctx) => {
   it('signs with the new key and keeps the old one published and accepted until its tokens expire', async () => {
-    const before = await signupAndLogin(ctx().app)
+    const before = await clientFor(ctx()).loggedInUser()
     const oldKid = decodeProtectedHeader(before.tokens.access_token).kid
     const newKid = await ctx().context.signingKeys.rotate()
     assert.notEqual(newKid, oldKid)
@@ -27,7 +27,7 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
     const me = (authorization: string) =>
       ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
     assert.equal((await me(before.authorization)).statusCode, 200, 'a token of the old key still verifies')
-    const after = await signupAndLogin(ctx().app)
+    const after = await clientFor(ctx()).loggedInUser()
     assert.equal(decodeProtectedHeader(after.tokens.access_token).kid, newKid)
 
     ctx().clock.advance(15 * 60 + (2 * KEY_RELOAD_INTERVAL_MS) / 1000 + 1)
@@ -40,10 +40,10 @@ await describeOnDatabases('Signing key rotation', (ctx) => {
     const other = await startAnotherInstance(ctx())
     try {
       const newKid = await ctx().context.signingKeys.rotate()
-      const stale = await signupAndLogin(other.app)
+      const stale = await clientFor(other).loggedInUser()
       assert.notEqual(decodeProtectedHeader(stale.tokens.access_token).kid, newKid, 'not reloaded yet')
       await other.context.signingKeys.reload()
-      const fresh = await signupAndLogin(other.app)
+      const fresh = await clientFor(other).loggedInUser()
       assert.equal(decodeProtectedHeader(fresh.tokens.access_token).kid, newKid)
       const onFirst = await ctx().app.inject({
         method: 'GET',
@@ -64,7 +64,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
     t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
 
   it('a stolen signing key stops verifying at once, leaves the JWKS, and signing moves to a new key', async () => {
-    const stolen = await signupAndLogin(ctx().app)
+    const stolen = await clientFor(ctx()).loggedInUser()
     const kid = decodeProtectedHeader(stolen.tokens.access_token).kid!
     assert.equal((await me(ctx(), stolen.authorization)).statusCode, 200, 'verified (and cached) before')
 
@@ -72,7 +72,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
     assert.equal((await me(ctx(), stolen.authorization)).statusCode, 401, 'its tokens are refused')
     assert.ok(!(await kids(ctx())).includes(kid), 'not published any more')
 
-    const fresh = await signupAndLogin(ctx().app)
+    const fresh = await clientFor(ctx()).loggedInUser()
     const newKid = decodeProtectedHeader(fresh.tokens.access_token).kid
     assert.notEqual(newKid, kid)
     assert.deepEqual(result, { outcome: 'revoked', signingKid: newKid })
@@ -88,7 +88,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
   })
 
   it('a retired key that still verifies live tokens can be revoked too', async () => {
-    const before = await signupAndLogin(ctx().app)
+    const before = await clientFor(ctx()).loggedInUser()
     const retiredKid = decodeProtectedHeader(before.tokens.access_token).kid!
     const signingKid = await ctx().context.signingKeys.rotate()
     const result = await revokeSigningKey(ctx().context, retiredKid, CLI_ORIGIN, 'cli')
@@ -100,7 +100,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
   it('reaches another instance without waiting for its key reload, and stays revoked after a restart', async () => {
     const other = await startAnotherInstance(ctx())
     try {
-      const onOther = await signupAndLogin(other.app)
+      const onOther = await clientFor(other).loggedInUser()
       const kid = decodeProtectedHeader(onOther.tokens.access_token).kid!
       assert.equal((await me(other, onOther.authorization)).statusCode, 200)
 
@@ -108,7 +108,7 @@ await describeOnDatabases('Revoking a signing key (gatehouse keys revoke)', (ctx
       await other.context.revocations.reconcile()
       assert.equal((await me(other, onOther.authorization)).statusCode, 401, 'refused on the other instance')
       assert.ok(!(await kids(other)).includes(kid), 'gone from the JWKS there')
-      const signedThere = await signupAndLogin(other.app)
+      const signedThere = await clientFor(other).loggedInUser()
       assert.notEqual(
         decodeProtectedHeader(signedThere.tokens.access_token).kid,
         kid,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { it } from 'node:test'
 import { SignJWT, decodeJwt, decodeProtectedHeader, exportJWK, importJWK, type JWK } from 'jose'
-import { describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -55,13 +56,13 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
   }
 
   it('accepts a token minted the way the service mints them (control for the cases below)', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     const token = await mint(ctx(), { sub: user.id })
     assert.equal((await me(token)).statusCode, 200)
   })
 
   it('rejects alg "none" (an unsigned token)', async () => {
-    const { user, tokens } = await signupAndLogin(ctx().app)
+    const { user, tokens } = await clientFor(ctx()).loggedInUser()
     const header = { ...decodeProtectedHeader(tokens.access_token), alg: 'none' }
     await assertRejected(
       `${base64url(header)}.${base64url({ ...decodeJwt(tokens.access_token), sub: user.id })}.`,
@@ -69,7 +70,7 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
   })
 
   it('rejects HS256 signed with the public key (algorithm confusion)', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const { kid, publicJwk } = await realSigningKey(ctx())
     const header = base64url({ alg: 'HS256', kid, typ: 'at+jwt' })
     const payload = base64url(decodeJwt(tokens.access_token))
@@ -80,7 +81,7 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
   })
 
   it('rejects a token signed by another key that claims our kid', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     const { kid } = await realSigningKey(ctx())
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const now = Math.floor(ctx().clock.now() / 1000)
@@ -97,33 +98,33 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
   })
 
   it('rejects a tampered payload', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     const [header, , signature] = tokens.access_token.split('.')
     const payload = base64url({ ...decodeJwt(tokens.access_token), roles: ['admin'] })
     await assertRejected(`${header}.${payload}.${signature}`)
   })
 
   it('rejects a token whose typ is not at+jwt (e.g. an ID token)', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     await assertRejected(await mint(ctx(), { sub: user.id }, { typ: 'JWT' }))
     await assertRejected(await mint(ctx(), { sub: user.id }, { typ: undefined }))
   })
 
   it('rejects the wrong issuer or audience', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     await assertRejected(await mint(ctx(), { sub: user.id, iss: 'someone-else' }))
     await assertRejected(await mint(ctx(), { sub: user.id, aud: 'another-api' }))
   })
 
   it('rejects a token missing a required claim', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     for (const claim of ['exp', 'iat', 'sid', 'jti', 'sub', 'iss', 'aud']) {
       await assertRejected(await mint(ctx(), { sub: user.id }, {}, [claim]))
     }
   })
 
   it('rejects a token that is not yet valid (nbf or iat in the future beyond the leeway)', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     const now = Math.floor(ctx().clock.now() / 1000)
     await assertRejected(await mint(ctx(), { sub: user.id, nbf: now + 120 }))
     await assertRejected(await mint(ctx(), { sub: user.id, iat: now + 120 }))
@@ -131,7 +132,7 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
   })
 
   it('rejects a token signed by the real key with a lifetime beyond ACCESS_TOKEN_TTL (a 2 h token)', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     const now = Math.floor(ctx().clock.now() / 1000)
     await assertRejected(await mint(ctx(), { sub: user.id, exp: now + 2 * 3600 }))
     await assertRejected(await mint(ctx(), { sub: user.id, iat: now - 3600, exp: now + 600 }))
@@ -140,13 +141,13 @@ await describeOnDatabases('Bearer access tokens on protected routes', (ctx) => {
   })
 
   it('rejects a token of an unknown kid without failing the request', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     await assertRejected(await mint(ctx(), { sub: user.id }, { kid: 'no-such-key' }))
     await assertRejected(await mint(ctx(), { sub: user.id }, { kid: undefined }))
   })
 
   it('rejects claims of the wrong type', async () => {
-    const { user } = await signupAndLogin(ctx().app)
+    const { user } = await clientFor(ctx()).loggedInUser()
     await assertRejected(await mint(ctx(), { sub: user.id, roles: 'admin' }))
     await assertRejected(await mint(ctx(), { sub: user.id, scope: ['profile'] }))
   })
@@ -156,7 +157,7 @@ await describeOnDatabases(
   'Bearer access tokens signed with HS256',
   (ctx) => {
     it('verifies its own tokens and publishes no key in the JWKS', async () => {
-      const { authorization, tokens } = await signupAndLogin(ctx().app)
+      const { authorization, tokens } = await clientFor(ctx()).loggedInUser()
       assert.equal(decodeProtectedHeader(tokens.access_token).alg, 'HS256')
       assert.equal(
         (await ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })).statusCode,
@@ -170,7 +171,7 @@ await describeOnDatabases(
     it('rejects an RS256 token when only HS256 is configured', async () => {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
       const kid = (await exportJWK(publicKey)).n!.slice(0, 8)
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       const forged = await new SignJWT(decodeJwt(tokens.access_token))
         .setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt' })
         .sign(privateKey)

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PRODUCTION_ARGON2, PasswordHasher } from '../../../src/platform/crypto/passwords.ts'
 import { AppError } from '../../../src/platform/http/errors.ts'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /** Slow enough that a few hashes are still waiting while the test looks. */
 const SLOW_ARGON2 = { ...PRODUCTION_ARGON2, timeCost: 4 }
@@ -42,7 +43,7 @@ await describeOnDatabases(
   'A login flood against a tiny hashing queue (1 thread, 1 waiting)',
   (ctx) => {
     it('answers what the queue cannot take with 503 UNAVAILABLE and Retry-After, in both error forms', async () => {
-      const { email, password } = await signupAndLogin(ctx().app)
+      const { email, password } = await clientFor(ctx()).loggedInUser()
       const login = () =>
         ctx().app.inject({ method: 'POST', url: '/auth/login', payload: { username: email, password } })
       const token = () =>

@@ -8,11 +8,11 @@ import { ConfigError } from '../../../src/platform/config/config.ts'
 import { serverKey } from '../../../src/platform/crypto/at-rest.ts'
 import {
   describeOnDatabases,
-  signupAndLogin,
   startTestApp,
   stopTestApp,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts'
 
 const SECRETS_KEY = randomBytes(32).toString('base64')
@@ -44,7 +44,7 @@ async function startupProblem(start: Promise<TestApp>): Promise<string> {
 // Each suite starts in clear, as a database made before SECRETS_KEY was set.
 await describeOnDatabases('Private signing keys at rest', (ctx) => {
   it('seals the clear private keys of a database in place on the first start with SECRETS_KEY, tokens signed before still valid', async () => {
-    const before = await signupAndLogin(ctx().app)
+    const before = await clientFor(ctx()).loggedInUser()
     const [clear] = await storedKeys(ctx())
     assert.ok(clear, 'a key was made')
     assert.ok(clear.private_jwk.startsWith('{'), 'stored in clear without SECRETS_KEY')
@@ -69,7 +69,7 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
       for (const t of [first, second]) {
         t.clock.advance((ctx().clock.now() - t.clock.now()) / 1000)
         assert.equal((await me(t, before.authorization)).statusCode, 200)
-        const fresh = await signupAndLogin(t.app)
+        const fresh = await clientFor(t).loggedInUser()
         assert.equal(decodeProtectedHeader(fresh.tokens.access_token).kid, clear.kid, 'the same key signs')
         assert.equal((await me(ctx(), fresh.authorization)).statusCode, 200)
       }
@@ -135,7 +135,7 @@ await describeOnDatabases(
       assert.match(row.value, /^v1\./)
       const other = await instance(ctx(), { SECRETS_KEY })
       try {
-        const { tokens } = await signupAndLogin(ctx().app)
+        const { tokens } = await clientFor(ctx()).loggedInUser()
         const refresh = (t: TestApp) =>
           t.app.inject({
             method: 'POST',

@@ -1,6 +1,7 @@
 import { it } from 'node:test'
 import { assertInvalidFields, bearer } from '../../support/mail.ts'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /*
  * A 422 lists one `details` entry per invalid field: the password policy is checked with the
@@ -39,7 +40,7 @@ await describeOnDatabases('POST /auth/password/reset', (ctx) => {
 
 await describeOnDatabases('POST /me/password', (ctx) => {
   it('names both current_password and new_password, whether the current one is empty or wrong', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await clientFor(ctx()).loggedInUser()
     for (const current of ['', 'not it at all']) {
       const response = await ctx().app.inject({
         method: 'POST',

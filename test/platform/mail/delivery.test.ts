@@ -5,11 +5,11 @@ import { startMailWorker } from '../../../src/platform/mail/worker.ts'
 import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
 import {
   describeOnDatabases,
-  signupAndLogin,
   startTestApp,
   stopTestApp,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
 import {
@@ -38,7 +38,7 @@ await describeOnDatabases(
     const tokensSeen: string[] = []
 
     it('answers at once while SMTP is down, retries with back-off, and delivers once it is back', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await plug.close()
       try {
         const started = Date.now()
@@ -80,7 +80,7 @@ await describeOnDatabases(
     })
 
     it('keeps a queued mail across a restart and delivers it from the new process', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await plug.close()
       try {
         assert.equal((await forgot(ctx(), email)).statusCode, 202)
@@ -102,7 +102,7 @@ await describeOnDatabases(
     })
 
     it('gives up a mail whose link expires before the server is back, and erases its body', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await plug.close()
       try {
         await forgot(ctx(), email)
@@ -138,7 +138,7 @@ await describeOnDatabases(
   'Mail delivery: refusals, races and the worker',
   (ctx) => {
     it('gives up at once when the server refuses the recipient for good (5xx)', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       smtp.rejectRecipientsWith = 'No such mailbox'
       try {
@@ -158,7 +158,7 @@ await describeOnDatabases(
     })
 
     it('sends a mail once when two workers run at the same moment', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       const reports = await Promise.all([deliver(ctx()), deliver(ctx()), deliver(ctx())])
       assert.equal(
@@ -169,7 +169,7 @@ await describeOnDatabases(
     })
 
     it('retries a mail whose worker died mid-send once its claim has lapsed', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       const { db, clock } = ctx().context
       // What a worker that claimed the mail and then crashed leaves behind.
@@ -191,7 +191,7 @@ await describeOnDatabases(
     })
 
     it('delivers in the background as soon as a request queues a mail, with no poll needed', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
+      const { email, tokens } = await clientFor(ctx()).loggedInUser()
       const stop = startMailWorker(ctx().context, 3_600_000)
       try {
         await ctx().app.inject({
@@ -229,7 +229,7 @@ await describeOnDatabases(
   'Mail delivery over STARTTLS',
   (ctx) => {
     it('upgrades the connection when the server offers STARTTLS', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       assert.equal((await deliver(ctx())).sent, 1)
       const mail = tlsSmtp.to(email)[0]!
@@ -245,7 +245,7 @@ await describeOnDatabases(
   'Mail delivery with SMTP_URL=smtp://…?requireTLS=true',
   (ctx) => {
     it('sends nothing to a server that offers no STARTTLS (a stripped offer), and retries later', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       assert.deepEqual(await deliver(ctx()), { sent: 0, retrying: 1, failed: 0 })
       assert.equal(smtp.to(email).length, 0, 'not in the clear')
@@ -259,7 +259,7 @@ await describeOnDatabases(
   'Mail delivery with SMTP_URL=smtp://…?requireTLS=true to a server that offers STARTTLS',
   (ctx) => {
     it('upgrades and sends', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       await forgot(ctx(), email)
       assert.equal((await deliver(ctx())).sent, 1)
       assert.equal(tlsSmtp.to(email)[0]!.secure, true)

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import { simpleParser, type ParsedMail } from 'mailparser'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { tokenFromMail } from '../../support/smtp.ts'
 import {
   NEW_PASSWORD,
@@ -51,7 +52,7 @@ await describeOnDatabases(
     })
 
     it('completes a password reset from the .eml file', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await clientFor(ctx()).loggedInUser()
       assert.equal((await forgot(ctx(), email)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 1)
       const [mail, ...more] = await newMails()
@@ -71,7 +72,7 @@ await describeOnDatabases(
     })
 
     it('completes an email verification from the .eml file', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       assert.equal((await requestVerification(ctx(), tokens.access_token)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 1)
       const [mail] = await newMails()
