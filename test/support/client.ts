@@ -116,6 +116,9 @@ const FORM_TYPE = 'application/x-www-form-urlencoded'
 
 export const bearer = (accessToken: string): string => `Bearer ${accessToken}`
 
+/** The administrator the admin suites bootstrap (pass it as the suite's `env`). */
+export const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
+
 export class TestClient {
   /** `source` may be a getter (a suite's `ctx`), read at each request, so a client can be made before the app starts. */
   constructor(private readonly source: AppOf | (() => AppOf)) {}
@@ -234,6 +237,11 @@ export class TestClient {
     const response = await this.login({ username, password, ...(scope !== undefined && { scope }) }, rest)
     assert.equal(response.statusCode, 200, response.body)
     return response.json<Tokens>()
+  }
+
+  /** The bootstrapped administrator's access token (see `ADMIN`). */
+  async adminToken(admin: { ADMIN_EMAIL: string; ADMIN_PASSWORD: string } = ADMIN): Promise<string> {
+    return (await this.tokens(admin.ADMIN_EMAIL, admin.ADMIN_PASSWORD)).access_token
   }
 
   /** Signs up a fresh user and logs them in once. */
