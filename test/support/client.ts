@@ -18,7 +18,7 @@ import { STRONG_PASSWORD, uniqueEmail, type TestApp } from './harness.ts'
 export type Response = LightMyRequestResponse
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS' | 'HEAD'
 /** Request headers; a member left undefined is not sent. */
-export type Headers = Record<string, string | undefined>
+export type RequestHeaders = Record<string, string | undefined>
 /** Fields of an `application/x-www-form-urlencoded` body. */
 export type Form = Record<string, string>
 
@@ -26,7 +26,7 @@ export type Form = Record<string, string>
 export interface RequestOptions {
   /** The peer address the app sees (inject's default is 127.0.0.1). */
   remoteAddress?: string
-  headers?: Headers
+  headers?: RequestHeaders
   cookies?: Record<string, string>
   /** Sent as X-Request-ID. */
   requestId?: string
@@ -128,7 +128,7 @@ export class TestClient {
   }
 
   request({ method, url, token, body, form, remoteAddress, headers, cookies, requestId }: Request) {
-    const sent: Headers = {
+    const sent: RequestHeaders = {
       ...(form !== undefined && { 'content-type': FORM_TYPE }),
       ...(token !== undefined && { authorization: bearer(token) }),
       ...(requestId !== undefined && { 'x-request-id': requestId }),
