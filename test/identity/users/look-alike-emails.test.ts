@@ -7,15 +7,8 @@ import { normalizedEmails } from '../../../src/platform/storage/migrations/0005_
 import type { MailStatus } from '../../../src/platform/storage/schema.ts'
 import { identityKey } from '../../../src/identity/users/login-names.ts'
 import { TestSmtpServer } from '../../support/smtp.ts'
-import {
-  NEW_PASSWORD,
-  RESET_PATH,
-  assertInvalidFields,
-  deliverAndReadToken,
-  forgot,
-  login,
-  reset,
-} from '../../support/mail.ts'
+import { NEW_PASSWORD, RESET_PATH, assertInvalidFields, deliverAndReadToken } from '../../support/mail.ts'
+import { clientFor } from '../../support/client.ts'
 import {
   STRONG_PASSWORD,
   describeOnDatabases,
@@ -76,16 +69,17 @@ await describeOnDatabases(
 await describeOnDatabases(
   'POST /auth/password/forgot for a squatted look-alike address',
   (ctx) => {
+    const api = clientFor(ctx)
     it('mails the address the account folds to, for either spelling, so its real owner can reset', async () => {
       const { real, wide } = lookAlikePair()
       assert.equal((await signup(ctx(), wide)).statusCode, 201)
       for (const spelling of [wide, real]) {
-        assert.equal((await forgot(ctx(), spelling)).statusCode, 202)
+        assert.equal((await api.forgotPassword(spelling)).statusCode, 202)
         const token = await deliverAndReadToken(ctx(), smtp, real, RESET_PATH)
         assert.equal(smtp.to(wide).length, 0, 'nothing goes to the look-alike spelling')
         if (spelling === real) {
-          assert.equal((await reset(ctx(), token)).statusCode, 204)
-          assert.equal((await login(ctx(), real, NEW_PASSWORD)).statusCode, 200)
+          assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
+          assert.equal((await api.login({ username: real, password: NEW_PASSWORD })).statusCode, 200)
         }
       }
     })

@@ -1,5 +1,5 @@
 import { it } from 'node:test'
-import { assertInvalidFields, bearer } from '../../support/mail.ts'
+import { assertInvalidFields } from '../../support/mail.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
 import { clientFor } from '../../support/client.ts'
 
@@ -39,23 +39,18 @@ await describeOnDatabases('POST /auth/password/reset', (ctx) => {
 })
 
 await describeOnDatabases('POST /me/password', (ctx) => {
+  const api = clientFor(ctx)
   it('names both current_password and new_password, whether the current one is empty or wrong', async () => {
-    const { tokens } = await clientFor(ctx()).loggedInUser()
+    const { tokens } = await api.loggedInUser()
     for (const current of ['', 'not it at all']) {
-      const response = await ctx().app.inject({
-        method: 'POST',
-        url: '/me/password',
-        headers: bearer(tokens.access_token),
-        payload: { current_password: current, new_password: 'short' },
-      })
+      const response = await api
+        .as(tokens.access_token)
+        .post('/me/password', { current_password: current, new_password: 'short' })
       assertInvalidFields(response, ['current_password', 'new_password'])
     }
-    const valid = await ctx().app.inject({
-      method: 'POST',
-      url: '/me/password',
-      headers: bearer(tokens.access_token),
-      payload: { current_password: STRONG_PASSWORD, new_password: 'short' },
-    })
+    const valid = await api
+      .as(tokens.access_token)
+      .post('/me/password', { current_password: STRONG_PASSWORD, new_password: 'short' })
     assertInvalidFields(valid, ['new_password'])
   })
 })
