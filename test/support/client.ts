@@ -163,8 +163,14 @@ export class TestClient {
     return this.request({ ...options, method: 'POST', url: '/auth/signup', body })
   }
 
-  /** A JSON login. */
-  login(body: LoginBody, options: RequestOptions = {}) {
+  /** A JSON login: `login(username, password, options?)`, or `login(body, options?)` for any other body. */
+  login(username: string, password: string, options?: RequestOptions): Promise<Response>
+  login(body: LoginBody, options?: RequestOptions): Promise<Response>
+  login(...args: [string, string, RequestOptions?] | [LoginBody, RequestOptions?]) {
+    const [body, options]: [LoginBody, RequestOptions | undefined] =
+      typeof args[0] === 'string'
+        ? [{ username: args[0], password: args[1] as string }, args[2]]
+        : [args[0], args[1] as RequestOptions | undefined]
     return this.request({ ...options, method: 'POST', url: '/auth/login', body })
   }
 

@@ -35,7 +35,7 @@ interface Stats {
 const unique = () => randomBytes(5).toString('hex')
 
 async function failLogin(t: TestApp, username: string, password: string, requestId?: string) {
-  const response = await clientFor(t).login({ username, password }, { requestId })
+  const response = await clientFor(t).login(username, password, { requestId })
   assert.equal(response.statusCode, 401, response.body)
 }
 

@@ -319,7 +319,7 @@ await describeOnDatabases(
         assertError(after, 401, 'INVALID_TOKEN')
         assertError(await api.refresh(session.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
       }
-      assertError(await api.login({ username: email, password: password }), 403, 'ACCOUNT_DISABLED')
+      assertError(await api.login(email, password), 403, 'ACCOUNT_DISABLED')
       assert.equal((await api.me(bystander.tokens.access_token)).statusCode, 200)
 
       const live = await ctx()
@@ -391,7 +391,7 @@ await describeOnDatabases(
       assertError(await api.me(tokens.access_token), 401, 'INVALID_TOKEN')
       assertError(await api.as(tokens.access_token).get('/todos'), 401, 'INVALID_TOKEN')
       assertError(await api.refresh(tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
-      assertError(await api.login({ username: email, password: password }), 401, 'INVALID_CREDENTIALS')
+      assertError(await api.login(email, password), 401, 'INVALID_CREDENTIALS')
 
       const { db } = ctx().context
       assert.equal(await storedUser(ctx(), user.id), undefined)

@@ -110,9 +110,7 @@ await describeOnDatabases(
       assert.equal((await api.verifyEmail(onTimeToken)).statusCode, 204)
       ctx().clock.advance(1)
       assertInvalidFields(await api.verifyEmail(lateToken), ['token'])
-      const { access_token: fresh } = (
-        await api.login({ username: late.email, password: STRONG_PASSWORD })
-      ).json()
+      const { access_token: fresh } = (await api.login(late.email, STRONG_PASSWORD)).json()
       assert.equal((await api.me(fresh)).json().email_verified, false)
     })
 
@@ -147,7 +145,7 @@ await describeOnDatabases(
 
     it('lets an unverified account log in while REQUIRE_VERIFIED_EMAIL is off', async () => {
       const { email } = await api.loggedInUser()
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('mails one account at most 3 links an hour and 10 a day, answering 202 each time: an address signed up by someone else cannot be bombed', async () => {
@@ -155,8 +153,7 @@ await describeOnDatabases(
       const mailed = () => smtp.to(email).length
       const ask = async (times: number) => {
         // The clock moves by hours: a fresh access token for each round.
-        const accessToken = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
-          .access_token
+        const accessToken = (await api.login(email, STRONG_PASSWORD)).json().access_token
         for (let i = 0; i < times; i++) {
           const response = await api.requestVerification(accessToken)
           assert.equal(response.statusCode, 202)
@@ -244,7 +241,7 @@ await describeOnDatabases(
     it('refuses the login of an unverified account with 403 EMAIL_NOT_VERIFIED, mailing it a link', async () => {
       const email = uniqueEmail()
       const user = await signup(email)
-      const refused = await api.login({ username: email, password: STRONG_PASSWORD })
+      const refused = await api.login(email, STRONG_PASSWORD)
       assert.equal(refused.statusCode, 403)
       assert.equal(refused.json().error.code, 'EMAIL_NOT_VERIFIED')
       assert.equal(refused.headers['set-cookie'], undefined)
@@ -252,15 +249,15 @@ await describeOnDatabases(
       tokensSeen.push(token)
 
       // Another attempt soon after mails nothing more; five minutes later it mails again.
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 403)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
       assert.equal((await deliver(ctx())).sent, 0)
       ctx().clock.advance(5 * 60)
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 403)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
       const newer = await tokenMailedTo(ctx(), email)
       tokensSeen.push(newer)
 
       assert.equal((await api.verifyEmail(token)).statusCode, 204)
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
       const failed = await ctx()
         .context.db.selectFrom('audit_events')
         .select('data')
@@ -275,14 +272,14 @@ await describeOnDatabases(
       const email = uniqueEmail()
       await signup(email)
       for (let i = 0; i < 4; i++) {
-        assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 403)
+        assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
         ctx().clock.advance(5 * 60)
       }
       await deliver(ctx())
       assert.equal(smtp.to(email).length, 3, 'the fourth refusal within the hour mails nothing')
       tokensSeen.push(...smtp.to(email).map((mail) => tokenFromMail(mail, VERIFY_PATH)))
       ctx().clock.advance(40 * 60)
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 403)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
       await deliver(ctx())
       assert.equal(smtp.to(email).length, 4, 'an hour after the first, a refusal mails again')
     })
@@ -290,7 +287,7 @@ await describeOnDatabases(
     it('answers a wrong password with the usual 401, mailing nothing', async () => {
       const email = uniqueEmail()
       await signup(email)
-      const response = await api.login({ username: email, password: 'a wrong password here' })
+      const response = await api.login(email, 'a wrong password here')
       assert.equal(response.statusCode, 401)
       assert.equal(response.json().error.code, 'INVALID_CREDENTIALS')
       assert.equal((await deliver(ctx())).sent, 0)
@@ -321,7 +318,7 @@ await describeOnDatabases(
       const token = await tokenMailedTo(ctx(), email, RESET_PATH)
       tokensSeen.push(token)
       assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
-      assert.equal((await api.login({ username: email, password: NEW_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('never writes a token to the log', () => {

@@ -17,7 +17,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('answers a JSON login with the token response, no-store, and the refresh cookie', async () => {
     const email = uniqueEmail()
     await api.signedUpUser({ email, password: STRONG_PASSWORD })
-    const response = await api.login({ username: email, password: STRONG_PASSWORD })
+    const response = await api.login(email, STRONG_PASSWORD)
     assert.equal(response.statusCode, 200)
     const body = response.json()
     assert.deepEqual(Object.keys(body).sort(), [
@@ -52,10 +52,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     const email = uniqueEmail()
     const username = `Login${Date.now()}`
     await api.signedUpUser({ email, password: STRONG_PASSWORD, username })
-    assert.equal(
-      (await api.login({ username: username.toUpperCase(), password: STRONG_PASSWORD })).statusCode,
-      200,
-    )
+    assert.equal((await api.login(username.toUpperCase(), STRONG_PASSWORD)).statusCode, 200)
     assert.equal(
       (await api.login({ username: ` ${email.toUpperCase()} `, password: STRONG_PASSWORD })).statusCode,
       200,
@@ -65,7 +62,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('issues an RS256 at+jwt access token with the contract claims', async () => {
     const email = uniqueEmail()
     const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
-    const { access_token: token } = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
+    const { access_token: token } = (await api.login(email, STRONG_PASSWORD)).json()
     const header = decodeProtectedHeader(token)
     assert.equal(header.alg, 'RS256')
     assert.equal(header.typ, 'at+jwt')
@@ -93,10 +90,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('creates a session and stores only a hash of the refresh token', async () => {
     const email = uniqueEmail()
     const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
-    const response = await api.login(
-      { username: email, password: STRONG_PASSWORD },
-      { headers: { 'user-agent': 'login-test/1.0' } },
-    )
+    const response = await api.login(email, STRONG_PASSWORD, { headers: { 'user-agent': 'login-test/1.0' } })
     const { access_token: token, refresh_token: refresh } = response.json()
     const { db } = ctx().context
     const session = await db
@@ -132,8 +126,8 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('answers an unknown user and a wrong password identically: 401 INVALID_CREDENTIALS', async () => {
     const email = uniqueEmail()
     await api.signedUpUser({ email, password: STRONG_PASSWORD })
-    const wrongPassword = await api.login({ username: email, password: 'not the password' })
-    const unknownUser = await api.login({ username: uniqueEmail(), password: 'not the password' })
+    const wrongPassword = await api.login(email, 'not the password')
+    const unknownUser = await api.login(uniqueEmail(), 'not the password')
     for (const response of [wrongPassword, unknownUser]) {
       assert.equal(response.statusCode, 401)
       assert.equal(response.headers['www-authenticate'], 'Bearer')
@@ -148,10 +142,10 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     const email = uniqueEmail()
     const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
     await ctx().context.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
-    const right = await api.login({ username: email, password: STRONG_PASSWORD })
+    const right = await api.login(email, STRONG_PASSWORD)
     assert.equal(right.statusCode, 403)
     assert.equal(right.json().error.code, 'ACCOUNT_DISABLED')
-    const wrong = await api.login({ username: email, password: 'not the password' })
+    const wrong = await api.login(email, 'not the password')
     assert.equal(wrong.statusCode, 401)
     assert.equal(wrong.json().error.code, 'INVALID_CREDENTIALS')
   })
@@ -164,21 +158,21 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
       const legacy = (await bcrypt.hash('secret', 4)).replace(/^\$2b\$/, prefix)
       const { db } = ctx().context
       await db.updateTable('users').set({ password_hash: legacy }).where('id', '=', user.id).execute()
-      assert.equal((await api.login({ username: email, password: 'wrong' })).statusCode, 401)
+      assert.equal((await api.login(email, 'wrong')).statusCode, 401)
       const stillLegacy = await db
         .selectFrom('users')
         .select('password_hash')
         .where('id', '=', user.id)
         .executeTakeFirstOrThrow()
       assert.equal(stillLegacy.password_hash, legacy)
-      assert.equal((await api.login({ username: email, password: 'secret' })).statusCode, 200)
+      assert.equal((await api.login(email, 'secret')).statusCode, 200)
       const upgraded = await db
         .selectFrom('users')
         .select('password_hash')
         .where('id', '=', user.id)
         .executeTakeFirstOrThrow()
       assert.match(upgraded.password_hash, /^\$argon2id\$/)
-      assert.equal((await api.login({ username: email, password: 'secret' })).statusCode, 200)
+      assert.equal((await api.login(email, 'secret')).statusCode, 200)
     })
   }
 
@@ -240,10 +234,9 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
       assert.equal(response.statusCode, 200, `${JSON.stringify(headers)}: ${response.body}`)
     }
     // JSON cannot be sent cross-site without a CORS preflight, which Gatehouse refuses to such origins.
-    const json = await api.login(
-      { username: email, password: STRONG_PASSWORD },
-      { headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } },
-    )
+    const json = await api.login(email, STRONG_PASSWORD, {
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    })
     assert.equal(json.statusCode, 200)
     const otherPort = await api.loginForm(
       { username: email, password: STRONG_PASSWORD },
@@ -275,8 +268,8 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     const email = uniqueEmail()
     await api.signedUpUser({ email, password: STRONG_PASSWORD })
     const before = await ctx().context.metrics.registry.getSingleMetricAsString('gatehouse_logins_total')
-    await api.login({ username: email, password: STRONG_PASSWORD })
-    await api.login({ username: email, password: 'nope nope nope' })
+    await api.login(email, STRONG_PASSWORD)
+    await api.login(email, 'nope nope nope')
     const metrics = (await ctx().app.inject({ method: 'GET', url: '/metrics' })).body
     const count = (text: string, result: string) =>
       Number(new RegExp(`gatehouse_logins_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0)

@@ -13,8 +13,8 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   const api = clientFor(ctx)
   it('changes the password, ends every other session and keeps this one', async () => {
     const { email, user, tokens } = await api.loggedInUser()
-    const other = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
-    const third = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
+    const other = (await api.login(email, STRONG_PASSWORD)).json()
+    const third = (await api.login(email, STRONG_PASSWORD)).json()
 
     const response = await changePassword(ctx(), tokens.access_token, {
       current_password: STRONG_PASSWORD,
@@ -29,8 +29,8 @@ await describeOnDatabases('POST /me/password', (ctx) => {
       assert.equal((await api.me(session.access_token)).statusCode, 401)
       assert.equal((await api.refresh(session.refresh_token)).statusCode, 401)
     }
-    assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 401)
-    assert.equal((await api.login({ username: email, password: NEW_PASSWORD })).statusCode, 200)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 401)
+    assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
 
     const types = await auditTypes(ctx(), user.id)
     assert.ok(types.includes('password_changed'))
@@ -50,20 +50,20 @@ await describeOnDatabases('POST /me/password', (ctx) => {
 
   it('answers a wrong current password with 422 naming current_password, and changes nothing', async () => {
     const { email, user, tokens } = await api.loggedInUser()
-    const other = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
+    const other = (await api.login(email, STRONG_PASSWORD)).json()
     const response = await changePassword(ctx(), tokens.access_token, {
       current_password: 'not my password at all',
       new_password: NEW_PASSWORD,
     })
     assertInvalidFields(response, ['current_password'])
     assert.equal((await api.me(other.access_token)).statusCode, 200, 'no session ended')
-    assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 200)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
     assert.ok((await auditTypes(ctx(), user.id)).includes('password_change_failed'))
   })
 
   it('ends the session that guessed 5 wrong current passwords in a row, and audits it', async () => {
     const { email, user, tokens } = await api.loggedInUser()
-    const other = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
+    const other = (await api.login(email, STRONG_PASSWORD)).json()
     const guess = (i: number) =>
       changePassword(ctx(), tokens.access_token, {
         current_password: `guess number ${i}`,
@@ -99,12 +99,8 @@ await describeOnDatabases('POST /me/password', (ctx) => {
       })
       assertInvalidFields(response, ['current_password'])
     }
-    assert.equal((await api.login({ username: email, password: 'one more guess' })).statusCode, 401)
-    assert.equal(
-      (await api.login({ username: email, password: STRONG_PASSWORD })).statusCode,
-      429,
-      'the 5th failure blocks',
-    )
+    assert.equal((await api.login(email, 'one more guess')).statusCode, 401)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 429, 'the 5th failure blocks')
     const failuresBefore = (await auditTypes(ctx(), user.id)).filter((t) => t === 'password_change_failed')
     const blocked = await changePassword(ctx(), tokens.access_token, {
       current_password: STRONG_PASSWORD,
@@ -136,7 +132,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
       new_password: 'short',
     })
     assertInvalidFields(both, ['current_password', 'new_password'])
-    assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 200)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
   })
 
   it('voids the reset links mailed before the change', async () => {

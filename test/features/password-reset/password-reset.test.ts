@@ -33,7 +33,7 @@ await describeOnDatabases(
 
     it('mails a single-use link to PUBLIC_URL; resetting sets the password and ends every session', async () => {
       const { email, user, tokens } = await api.loggedInUser()
-      const other = (await api.login({ username: email, password: STRONG_PASSWORD })).json()
+      const other = (await api.login(email, STRONG_PASSWORD)).json()
 
       const response = await api.forgotPassword(`  ${email.toUpperCase()} `)
       assert.equal(response.statusCode, 202)
@@ -70,8 +70,8 @@ await describeOnDatabases(
         assert.equal((await api.me(session.access_token)).statusCode, 401)
         assert.equal((await api.refresh(session.refresh_token)).statusCode, 401)
       }
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 401)
-      const fresh = await api.login({ username: email, password: NEW_PASSWORD })
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 401)
+      const fresh = await api.login(email, NEW_PASSWORD)
       assert.equal(fresh.statusCode, 200)
       assert.equal((await api.me(fresh.json().access_token)).json().email_verified, true)
 
@@ -150,9 +150,9 @@ await describeOnDatabases(
       assert.equal(winners.length, 1, responses.map((r) => r.statusCode).join(','))
       for (const response of responses.filter((r) => r.statusCode !== 204))
         assertInvalidFields(response, ['token'])
-      assert.equal((await api.login({ username: email, password: winners[0]! })).statusCode, 200)
+      assert.equal((await api.login(email, winners[0]!)).statusCode, 200)
       assertInvalidFields(await api.resetPassword(token, 'yet another passphrase'), ['token'])
-      assert.equal((await api.login({ username: email, password: winners[0]! })).statusCode, 200)
+      assert.equal((await api.login(email, winners[0]!)).statusCode, 200)
     })
 
     it('refuses a token after 30 minutes (the clock moved), and accepts it just before', async () => {
@@ -165,7 +165,7 @@ await describeOnDatabases(
       assert.equal((await api.resetPassword(onTimeToken, NEW_PASSWORD)).statusCode, 204)
       ctx().clock.advance(1)
       assertInvalidFields(await api.resetPassword(lateToken, NEW_PASSWORD), ['token'])
-      assert.equal((await api.login({ username: late.email, password: STRONG_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(late.email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('refuses a wrong token with 422 naming token, and changes nothing', async () => {
@@ -175,7 +175,7 @@ await describeOnDatabases(
         assertInvalidFields(await api.resetPassword(token, NEW_PASSWORD), ['token'])
       }
       assertInvalidFields(await api.resetPassword('a'.repeat(257), NEW_PASSWORD), ['token'])
-      assert.equal((await api.login({ username: email, password: STRONG_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('refuses a weak new password with 422 naming new_password, and the link still works after', async () => {
@@ -196,7 +196,7 @@ await describeOnDatabases(
       assert.notEqual(first, second)
       assert.equal((await api.resetPassword(second, NEW_PASSWORD)).statusCode, 204)
       assertInvalidFields(await api.resetPassword(first, 'an attacker passphrase'), ['token'])
-      assert.equal((await api.login({ username: email, password: NEW_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('does not take a verification token for a reset', async () => {

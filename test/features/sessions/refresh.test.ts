@@ -316,7 +316,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
 
   it('leaves the user’s other sessions alone when one is revoked for reuse', async () => {
     const first = await api.loggedInUser()
-    const other = await api.login({ username: first.email, password: first.password })
+    const other = await api.login(first.email, first.password)
     await api.refresh(first.tokens.refresh_token)
     ctx().clock.advance(11)
     await api.refresh(first.tokens.refresh_token)

@@ -79,7 +79,7 @@ await describeOnDatabases(
         assert.equal(smtp.to(wide).length, 0, 'nothing goes to the look-alike spelling')
         if (spelling === real) {
           assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
-          assert.equal((await api.login({ username: real, password: NEW_PASSWORD })).statusCode, 200)
+          assert.equal((await api.login(real, NEW_PASSWORD)).statusCode, 200)
         }
       }
     })

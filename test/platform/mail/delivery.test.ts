@@ -64,7 +64,7 @@ await describeOnDatabases(
       const token = tokenFromMail(mail, RESET_PATH)
       tokensSeen.push(token)
       assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
-      assert.equal((await api.login({ username: email, password: NEW_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('keeps a queued mail across a restart and delivers it from the new process', async () => {

@@ -57,7 +57,7 @@ await describeOnDatabases(
       tokensSeen.push(token)
       assert.ok(mail!.parsed.text?.includes(`http://127.0.0.1:8000/reset-password?token=${token}`))
       assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
-      assert.equal((await api.login({ username: email, password: NEW_PASSWORD })).statusCode, 200)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('completes an email verification from the .eml file', async () => {
