@@ -105,11 +105,12 @@ describe('AccessTokens: the verified-token cache', () => {
   })
 
   it('honours a logout through the app: the cached token stops working on /me at once', async () => {
-    const { authorization } = await clientFor(t).loggedInUser()
-    const me = () => t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
+    const api = clientFor(t)
+    const { tokens } = await api.loggedInUser()
+    const me = () => api.me(tokens.access_token)
     assert.equal((await me()).statusCode, 200)
     assert.equal((await me()).statusCode, 200) // served from the cache
-    const logout = await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization } })
+    const logout = await api.logout(tokens.access_token)
     assert.equal(logout.statusCode, 204)
     const after = await me()
     assert.equal(after.statusCode, 401)
