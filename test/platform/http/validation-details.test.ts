@@ -9,21 +9,26 @@ import { clientFor } from '../../support/client.ts'
  */
 
 await describeOnDatabases('POST /auth/signup', (ctx) => {
-  const signup = (payload: object) => ctx().app.inject({ method: 'POST', url: '/auth/signup', payload })
+  const api = clientFor(ctx)
 
   it('names both email and password for {"email": "nope", "password": "short"}', async () => {
-    assertInvalidFields(await signup({ email: 'nope', password: 'short' }), ['email', 'password'])
+    assertInvalidFields(await api.signup({ email: 'nope', password: 'short' }), ['email', 'password'])
   })
 
   it('names a common password beside a malformed username and full name', async () => {
     assertInvalidFields(
-      await signup({ email: uniqueEmail(), password: 'password123', username: 'a b', full_name: '\u0007' }),
+      await api.signup({
+        email: uniqueEmail(),
+        password: 'password123',
+        username: 'a b',
+        full_name: '\u0007',
+      }),
       ['password', 'username', 'full_name'],
     )
   })
 
   it('names a password over 128 characters (after NFKC) beside a malformed email', async () => {
-    assertInvalidFields(await signup({ email: 'a@b', password: 'x'.repeat(129) }), ['email', 'password'])
+    assertInvalidFields(await api.signup({ email: 'a@b', password: 'x'.repeat(129) }), ['email', 'password'])
   })
 })
 
