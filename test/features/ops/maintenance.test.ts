@@ -34,11 +34,7 @@ await describeOnDatabases(
         sessions.map((row) => row.user_id),
         [recent.user.id],
       )
-      const me = await ctx().app.inject({
-        method: 'GET',
-        url: '/me',
-        headers: { authorization: recent.authorization },
-      })
+      const me = await clientFor(ctx()).me(recent.tokens.access_token)
       assert.equal(me.statusCode, 200)
     })
   },
