@@ -25,6 +25,9 @@ import { refuseDisabledAccount, type LoginCheck } from './identity/login/checks.
 import { refuseUnverifiedEmail } from './features/email-verification/login-check.ts'
 import { type RequestOrigin } from './platform/http/request-context.ts'
 
+/** What closing a context releases beyond its members: the handles only compose.ts holds. */
+const closers = new WeakMap<Context, () => void>()
+
 export interface ContextOverrides {
   clock?: Clock
   logger?: Logger
@@ -84,14 +87,13 @@ export async function openContext(config: Config, overrides: ContextOverrides = 
       metrics: new Metrics(),
       revocations,
       limits: new RateLimits(limiterStore, config, clock, db),
-      limiterStore,
       revocationChannel: redis,
       mailQueue,
-      secretsKey,
       refreshSuccessorKey,
       loginChecks: loginChecks({ db, clock, config, mailQueue }),
     }
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
+    closers.set(ctx, () => limiterStore?.close())
     return ctx
   } catch (error) {
     await redis?.close()
@@ -110,7 +112,7 @@ export async function closeContext(ctx: Context): Promise<void> {
   ctx.signingKeys.stopReloading()
   await ctx.revocations.close()
   ctx.mailQueue.close()
-  ctx.limiterStore.close()
+  closers.get(ctx)?.()
   await ctx.db.destroy()
 }
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { decodeProtectedHeader } from 'jose'
 import { ConfigError } from '../../../src/platform/config/config.ts'
-import { serverKey } from '../../../src/platform/crypto/at-rest.ts'
+import { secretsKeyBox, serverKey } from '../../../src/platform/crypto/at-rest.ts'
 import { describeOnDatabases, startTestApp, stopTestApp, type TestApp } from '../../support/harness.ts'
 import { clientFor } from '../../support/client.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts'
@@ -147,7 +147,8 @@ await describeOnDatabases(
     })
 
     it('makes one server key when ten instances ask for it at once', async () => {
-      const { db, clock, secretsKey } = ctx().context
+      const { db, clock, config } = ctx().context
+      const secretsKey = secretsKeyBox(config.secretsKey)
       const boxes = await Promise.all(
         Array.from({ length: 10 }, () => serverKey(db, clock, secretsKey, 'race_test')),
       )
