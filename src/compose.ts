@@ -11,7 +11,7 @@ import { KeyStore } from './identity/signing-keys/key-store.ts'
 import { MailQueue, type MailQueueOptions } from './platform/mail/mail-queue.ts'
 import { Metrics } from './platform/http/metrics.ts'
 import { openDatabase } from './platform/storage/database.ts'
-import { migrateToLatest } from './platform/storage/migrations/index.ts'
+import { migrateToLatest } from './migrations.ts'
 import { RateLimits } from './identity/limits/limits.ts'
 import { RedisLimiterStore } from './platform/limiter/redis-store.ts'
 import { MemoryLimiterStore, type LimiterStore } from './platform/limiter/store.ts'
@@ -24,6 +24,9 @@ import { AppError, ValidationError } from './platform/http/errors.ts'
 import { refuseDisabledAccount, type LoginCheck } from './identity/login/checks.ts'
 import { refuseUnverifiedEmail } from './features/email-verification/login-check.ts'
 import { type RequestOrigin } from './platform/http/request-context.ts'
+
+/** What closing a context releases beyond its members: the handles only compose.ts holds. */
+const closers = new WeakMap<Context, () => void>()
 
 export interface ContextOverrides {
   clock?: Clock
@@ -84,14 +87,13 @@ export async function openContext(config: Config, overrides: ContextOverrides = 
       metrics: new Metrics(),
       revocations,
       limits: new RateLimits(limiterStore, config, clock, db),
-      limiterStore,
       revocationChannel: redis,
       mailQueue,
-      secretsKey,
       refreshSuccessorKey,
       loginChecks: loginChecks({ db, clock, config, mailQueue }),
     }
     keys.startReloading((error) => logger.warn({ err: error }, 'could not reload signing keys'))
+    closers.set(ctx, () => limiterStore?.close())
     return ctx
   } catch (error) {
     await redis?.close()
@@ -110,7 +112,7 @@ export async function closeContext(ctx: Context): Promise<void> {
   ctx.signingKeys.stopReloading()
   await ctx.revocations.close()
   ctx.mailQueue.close()
-  ctx.limiterStore.close()
+  closers.get(ctx)?.()
   await ctx.db.destroy()
 }
 

@@ -10,7 +10,6 @@ import type { Config } from './platform/config/config.ts'
 import type { PasswordHasher } from './platform/crypto/passwords.ts'
 import type { SecretBox } from './platform/crypto/secrets.ts'
 import type { Metrics } from './platform/http/metrics.ts'
-import type { LimiterStore } from './platform/limiter/store.ts'
 import type { MailQueue } from './platform/mail/mail-queue.ts'
 import type { Db } from './platform/storage/database.ts'
 
@@ -31,14 +30,10 @@ export interface Context {
   metrics: Metrics
   revocations: Revocations
   limits: RateLimits
-  /** Counters behind `limits`: in this process, or shared through Redis. */
-  limiterStore: LimiterStore
   /** Set when `REDIS_URL` is: shares revocations between instances. */
   revocationChannel: RedisRevocationChannel | undefined
   /** The mail transport, sender and links; requests queue mail, `startMailWorker` delivers it. */
   mailQueue: MailQueue
-  /** `SECRETS_KEY`, when set: seals private keys and other secrets kept in the database. */
-  secretsKey: SecretBox | undefined
   /** Seals a rotated refresh token's successor for the reuse grace window (a database key). */
   refreshSuccessorKey: SecretBox
   /** What every login must pass after its password: a disabled account, an unverified address… */

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { createAccount } from '../../src/identity/users/accounts.ts'
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases.ts'
-import {
-  STRONG_PASSWORD,
-  signupAndLogin,
-  startTestApp,
-  stopTestApp,
-  type TestApp,
-} from '../support/harness.ts'
+import { STRONG_PASSWORD, startTestApp, stopTestApp, type TestApp } from '../support/harness.ts'
+import { clientFor } from '../support/client.ts'
 
 const ADMIN = { ADMIN_EMAIL: 'Root@Example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 
@@ -27,18 +22,10 @@ for (const { kind, skip } of await databaseKinds()) {
     it('creates the admin when the account is missing, and it can log in with the admin role', async () => {
       const t = await startTestApp(await freshDatabase(), { env: ADMIN })
       try {
-        const login = await t.app.inject({
-          method: 'POST',
-          url: '/auth/login',
-          payload: { username: 'root@example.com', password: ADMIN.ADMIN_PASSWORD },
-        })
+        const login = await clientFor(t).login('root@example.com', ADMIN.ADMIN_PASSWORD)
         assert.equal(login.statusCode, 200)
         assert.match(login.json().scope, /\badmin\b/)
-        const me = await t.app.inject({
-          method: 'GET',
-          url: '/me',
-          headers: { authorization: `Bearer ${login.json().access_token}` },
-        })
+        const me = await clientFor(t).me(login.json().access_token)
         assert.deepEqual(me.json().roles, ['user', 'admin'])
       } finally {
         await stopTestApp(t)
@@ -84,17 +71,10 @@ for (const { kind, skip } of await databaseKinds()) {
     it('still starts after the admin changed their password (an admin is left alone)', async () => {
       const database = await freshDatabase()
       const first = await startTestApp(database, { env: ADMIN })
-      const login = await first.app.inject({
-        method: 'POST',
-        url: '/auth/login',
-        payload: { username: ADMIN.ADMIN_EMAIL, password: ADMIN.ADMIN_PASSWORD },
-      })
-      const changed = await first.app.inject({
-        method: 'POST',
-        url: '/me/password',
-        headers: { authorization: `Bearer ${login.json<{ access_token: string }>().access_token}` },
-        payload: { current_password: ADMIN.ADMIN_PASSWORD, new_password: STRONG_PASSWORD },
-      })
+      const login = await clientFor(first).login(ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)
+      const changed = await clientFor(first)
+        .as(login.json<{ access_token: string }>().access_token)
+        .post('/me/password', { current_password: ADMIN.ADMIN_PASSWORD, new_password: STRONG_PASSWORD })
       assert.equal(changed.statusCode, 204)
       await stopTestApp(first)
       const t = await startTestApp(database, { env: ADMIN })
@@ -114,7 +94,7 @@ for (const { kind, skip } of await databaseKinds()) {
     it('an attacker who registered ADMIN_EMAIL first is not promoted: start-up stops', async () => {
       const database = await freshDatabase()
       const first = await startTestApp(database)
-      await signupAndLogin(first.app, { email: 'root@example.com', password: STRONG_PASSWORD })
+      await clientFor(first).loggedInUser({ email: 'root@example.com', password: STRONG_PASSWORD })
       await stopTestApp(first)
       await assert.rejects(startTestApp(database, { env: ADMIN }), /an account someone else may control/)
       const t = await startTestApp(database)

@@ -174,27 +174,3 @@ export const USER_FIELDS = [
   'updated_at',
   'username',
 ]
-
-/** Signs up and logs in a fresh user; returns the user and the token response. */
-export async function signupAndLogin(
-  app: FastifyInstance,
-  overrides: { email?: string; password?: string; username?: string } = {},
-) {
-  const email = overrides.email ?? uniqueEmail()
-  const password = overrides.password ?? STRONG_PASSWORD
-  const signup = await app.inject({
-    method: 'POST',
-    url: '/auth/signup',
-    payload: { email, password, ...(overrides.username ? { username: overrides.username } : {}) },
-  })
-  if (signup.statusCode !== 201) throw new Error(`signup failed: ${signup.statusCode} ${signup.body}`)
-  const login = await app.inject({
-    method: 'POST',
-    url: '/auth/login',
-    payload: { username: email, password },
-  })
-  if (login.statusCode !== 200) throw new Error(`login failed: ${login.statusCode} ${login.body}`)
-  const tokens = login.json<{ access_token: string; refresh_token: string; scope: string }>()
-  const user = signup.json<{ id: string; email: string }>()
-  return { email, password, user, tokens, authorization: `Bearer ${tokens.access_token}` }
-}

@@ -8,40 +8,6 @@ export const RESET_PATH = '/reset-password'
 export const VERIFY_PATH = '/verify-email'
 export const NEW_PASSWORD = 'a brand new passphrase 42'
 
-export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-
-export function forgot(t: TestApp, email: string) {
-  return t.app.inject({ method: 'POST', url: '/auth/password/forgot', payload: { email } })
-}
-
-export function reset(t: TestApp, token: string, newPassword = NEW_PASSWORD) {
-  return t.app.inject({
-    method: 'POST',
-    url: '/auth/password/reset',
-    payload: { token, new_password: newPassword },
-  })
-}
-
-export function requestVerification(t: TestApp, accessToken: string) {
-  return t.app.inject({ method: 'POST', url: '/auth/email/verify/request', headers: bearer(accessToken) })
-}
-
-export function verify(t: TestApp, token: string) {
-  return t.app.inject({ method: 'POST', url: '/auth/email/verify', payload: { token } })
-}
-
-export function login(t: TestApp, username: string, password: string) {
-  return t.app.inject({ method: 'POST', url: '/auth/login', payload: { username, password } })
-}
-
-export function me(t: TestApp, accessToken: string) {
-  return t.app.inject({ method: 'GET', url: '/me', headers: bearer(accessToken) })
-}
-
-export function refresh(t: TestApp, refreshToken: string) {
-  return t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
-}
-
 /** Runs the delivery the background worker would run, now. */
 export function deliver(t: TestApp) {
   return deliverDueMail(t.context)

@@ -8,12 +8,11 @@ import {
   STRONG_PASSWORD,
   TestClock,
   describeOnDatabases,
-  signupAndLogin,
   uniqueEmail,
   type TestApp,
 } from '../../support/harness.ts'
+import { ADMIN, clientFor } from '../../support/client.ts'
 
-const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const DAY = 86_400
 
 interface AuditItem {
@@ -33,39 +32,14 @@ interface Stats {
   failed_logins_24h: number
 }
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const unique = () => randomBytes(5).toString('hex')
 
-function post(t: TestApp, url: string, payload: object, headers: Record<string, string> = {}) {
-  return t.app.inject({ method: 'POST', url, payload, headers })
-}
-
-async function login(t: TestApp, username: string, password: string, requestId?: string) {
-  const response = await post(
-    t,
-    '/auth/login',
-    { username, password },
-    requestId === undefined ? {} : { 'x-request-id': requestId },
-  )
-  assert.equal(response.statusCode, 200, response.body)
-  return response.json<{ access_token: string; refresh_token: string }>()
-}
-
 async function failLogin(t: TestApp, username: string, password: string, requestId?: string) {
-  const response = await post(
-    t,
-    '/auth/login',
-    { username, password },
-    requestId === undefined ? {} : { 'x-request-id': requestId },
-  )
+  const response = await clientFor(t).login(username, password, { requestId })
   assert.equal(response.statusCode, 401, response.body)
 }
 
-const adminLogin = async (t: TestApp) =>
-  (await login(t, ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)).access_token
-
-const audit = (t: TestApp, token: string, query: string) =>
-  t.app.inject({ method: 'GET', url: `/admin/audit${query}`, headers: bearer(token) })
+const audit = (t: TestApp, token: string, query: string) => clientFor(t).as(token).get(`/admin/audit${query}`)
 
 /** Every page of an audit listing, following `next_cursor`, with the raw bodies. */
 async function auditPages(t: TestApp, token: string, query: string) {
@@ -107,42 +81,28 @@ function assertValidationError(response: LightMyRequestResponse, field: string) 
 await describeOnDatabases(
   'GET /admin/audit',
   (ctx) => {
+    const api = clientFor(ctx)
     it('records signup, login, failed logins, logout and refresh reuse with their request id, user id and ip', async () => {
       const r = unique()
       const email = uniqueEmail()
-      const signup = await post(
-        ctx(),
-        '/auth/signup',
-        { email, password: STRONG_PASSWORD },
-        { 'x-request-id': `${r}-signup` },
-      )
+      const signup = await api.signup({ email, password: STRONG_PASSWORD }, { requestId: `${r}-signup` })
       assert.equal(signup.statusCode, 201)
       const userId = signup.json().id as string
-      const session = await login(ctx(), email, STRONG_PASSWORD, `${r}-login`)
+      const session = await api.tokens(email, STRONG_PASSWORD, { requestId: `${r}-login` })
       await failLogin(ctx(), email, 'not the password at all', `${r}-wrong-password`)
       const stranger = uniqueEmail('nobody')
       await failLogin(ctx(), stranger, 'not the password at all', `${r}-unknown-user`)
-      const logout = await post(
-        ctx(),
-        '/auth/logout',
-        {},
-        { ...bearer(session.access_token), 'x-request-id': `${r}-logout` },
-      )
+      const logout = await api.as(session.access_token).post('/auth/logout', {}, { requestId: `${r}-logout` })
       assert.equal(logout.statusCode, 204)
 
-      const stolen = await login(ctx(), email, STRONG_PASSWORD)
-      const rotated = await post(ctx(), '/auth/refresh', { refresh_token: stolen.refresh_token })
+      const stolen = await api.tokens(email, STRONG_PASSWORD)
+      const rotated = await api.refresh(stolen.refresh_token)
       assert.equal(rotated.statusCode, 200)
       ctx().clock.advance(11)
-      const reuse = await post(
-        ctx(),
-        '/auth/refresh',
-        { refresh_token: stolen.refresh_token },
-        { 'x-request-id': `${r}-reuse` },
-      )
+      const reuse = await api.refresh(stolen.refresh_token, { requestId: `${r}-reuse` })
       assert.equal(reuse.statusCode, 401)
 
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const { items: mine } = await auditPages(ctx(), token, `?user_id=${userId}&limit=100`)
       const { items: failures } = await auditPages(ctx(), token, '?type=login_failed&limit=100')
       const find = (items: AuditItem[], requestId: string, type: string) => {
@@ -183,11 +143,11 @@ await describeOnDatabases(
       const r = unique()
       const password = `right ${r} horse battery`
       const wrongPassword = `wrong ${r} horse battery`
-      const { email } = await signupAndLogin(ctx().app, { password })
+      const { email } = await api.loggedInUser({ password })
       await failLogin(ctx(), email, wrongPassword, `${r}-failed`)
       await failLogin(ctx(), `ghost.${r}@example.com`, wrongPassword)
 
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const { items, body } = await auditPages(ctx(), token, '?type=login_failed&limit=100')
       const failed = items.find((item) => item.request_id === `${r}-failed`)
       assert.equal(failed?.data.username, email)
@@ -206,12 +166,12 @@ await describeOnDatabases(
     })
 
     it('filters by user_id, by type, and by both', async () => {
-      const first = await signupAndLogin(ctx().app)
-      const second = await signupAndLogin(ctx().app)
+      const first = await api.loggedInUser()
+      const second = await api.loggedInUser()
       await failLogin(ctx(), first.email, 'wrong wrong wrong')
-      await login(ctx(), first.email, first.password)
+      await api.tokens(first.email, first.password)
       await failLogin(ctx(), second.email, 'wrong wrong wrong')
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
 
       const byUser = (await auditPages(ctx(), token, `?user_id=${first.user.id}&limit=7`)).items
       assert.ok(byUser.every((item) => item.user_id === first.user.id))
@@ -233,16 +193,16 @@ await describeOnDatabases(
     })
 
     it('pages newest first without gaps or repeats, while new events arrive between pages', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await api.loggedInUser()
       // Three failures then a success, three times: fewer than five in a row, so never throttled.
       for (let i = 0; i < 12; i++) {
-        if (i % 4 === 3) await login(ctx(), email, password)
+        if (i % 4 === 3) await api.tokens(email, password)
         else await failLogin(ctx(), email, `wrong password ${i}`)
         if (i % 4 === 0) ctx().clock.advance(1)
       }
       const expected = await storedNewestFirst(ctx(), user.id)
       assert.equal(expected.length, 14)
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
 
       const seen: AuditItem[] = []
       let cursor: string | null = null
@@ -267,7 +227,7 @@ await describeOnDatabases(
     })
 
     it('answers an unknown type, a user_id that is not a UUID, a bad cursor or limit with 422 naming it', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       assertValidationError(await audit(ctx(), token, '?type=password_stolen'), 'type')
       assertValidationError(await audit(ctx(), token, '?user_id=42'), 'user_id')
       assertValidationError(await audit(ctx(), token, '?cursor=nope'), 'cursor')
@@ -281,8 +241,9 @@ await describeOnDatabases(
 await describeOnDatabases(
   'GET /admin/stats',
   (ctx) => {
+    const api = clientFor(ctx)
     const stats = async (token: string): Promise<Stats> => {
-      const response = await ctx().app.inject({ method: 'GET', url: '/admin/stats', headers: bearer(token) })
+      const response = await api.as(token).get('/admin/stats')
       assert.equal(response.statusCode, 200, response.body)
       assert.deepEqual(Object.keys(response.json()).sort(), [
         'failed_logins_24h',
@@ -294,7 +255,7 @@ await describeOnDatabases(
     }
 
     it('counts users, live sessions, logins and failed logins as they happen', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const s0 = await stats(token)
       assert.equal(s0.users_total, 1, 'the admin')
       assert.equal(s0.sessions_active, 1)
@@ -302,11 +263,11 @@ await describeOnDatabases(
       assert.equal(s0.failed_logins_24h, 0)
 
       const email = uniqueEmail()
-      await post(ctx(), '/auth/signup', { email, password: STRONG_PASSWORD })
+      await api.signup({ email, password: STRONG_PASSWORD })
       assert.deepEqual(await stats(token), { ...s0, users_total: s0.users_total + 1 })
 
-      const session = await login(ctx(), email, STRONG_PASSWORD)
-      const second = await login(ctx(), email, STRONG_PASSWORD)
+      const session = await api.tokens(email, STRONG_PASSWORD)
+      const second = await api.tokens(email, STRONG_PASSWORD)
       await failLogin(ctx(), email, 'wrong wrong wrong')
       await failLogin(ctx(), uniqueEmail(), 'wrong wrong wrong')
       const s1 = await stats(token)
@@ -317,17 +278,11 @@ await describeOnDatabases(
         failed_logins_24h: s0.failed_logins_24h + 2,
       })
 
-      await post(ctx(), '/auth/logout', {}, bearer(session.access_token))
+      await api.as(session.access_token).post('/auth/logout', {})
       assert.deepEqual(await stats(token), { ...s1, sessions_active: s1.sessions_active - 1 })
 
-      const userId = (
-        await ctx().app.inject({ method: 'GET', url: '/me', headers: bearer(second.access_token) })
-      ).json().id as string
-      const deleted = await ctx().app.inject({
-        method: 'DELETE',
-        url: `/admin/users/${userId}`,
-        headers: bearer(token),
-      })
+      const userId = (await api.me(second.access_token)).json().id as string
+      const deleted = await api.as(token).delete(`/admin/users/${userId}`)
       assert.equal(deleted.statusCode, 204)
       assert.deepEqual(await stats(token), {
         ...s1,
@@ -337,26 +292,26 @@ await describeOnDatabases(
     })
 
     it('counts logins and failed logins of the last 24 hours only', async () => {
-      const { email, password } = await signupAndLogin(ctx().app)
+      const { email, password } = await api.loggedInUser()
       await failLogin(ctx(), email, 'wrong wrong wrong')
-      const before = await stats(await adminLogin(ctx()))
+      const before = await stats(await api.adminToken())
       assert.ok(before.logins_24h >= 2)
       assert.ok(before.failed_logins_24h >= 1)
 
       ctx().clock.advance(23 * 3600)
-      const laterSameDay = await stats(await adminLogin(ctx()))
+      const laterSameDay = await stats(await api.adminToken())
       assert.equal(laterSameDay.logins_24h, before.logins_24h + 1)
       assert.equal(laterSameDay.failed_logins_24h, before.failed_logins_24h)
 
       ctx().clock.advance(3600 + 1)
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const nextDay = await stats(token)
       assert.equal(nextDay.logins_24h, 2, 'the two admin logins of the last 24 hours')
       assert.equal(nextDay.failed_logins_24h, 0)
       assert.equal(nextDay.users_total, before.users_total)
 
       await failLogin(ctx(), email, 'wrong again, wrong again')
-      await login(ctx(), email, password)
+      await api.tokens(email, password)
       assert.deepEqual(await stats(token), {
         ...nextDay,
         sessions_active: nextDay.sessions_active + 1,

@@ -2,16 +2,9 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
-import {
-  STRONG_PASSWORD,
-  USER_FIELDS,
-  describeOnDatabases,
-  signupAndLogin,
-  uniqueEmail,
-  type TestApp,
-} from '../../support/harness.ts'
+import { USER_FIELDS, describeOnDatabases, uniqueEmail, type TestApp } from '../../support/harness.ts'
+import { ADMIN, clientFor, type NewUser } from '../../support/client.ts'
 
-const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
 
 interface User {
@@ -25,64 +18,19 @@ interface User {
   updated_at: string
 }
 
-interface Tokens {
-  access_token: string
-  refresh_token: string
-  scope: string
-}
-
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-
 /** Lowercase letters and digits, unique to one test: what its users' names share. */
 const marker = () => `m${randomBytes(5).toString('hex')}`
 
-async function signup(t: TestApp, body: Record<string, string>): Promise<User> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/auth/signup',
-    payload: { password: STRONG_PASSWORD, ...body },
-  })
-  assert.equal(response.statusCode, 201, response.body)
-  return response.json()
-}
+const newUser = async (t: TestApp, fields: NewUser) => (await clientFor(t).signedUpUser(fields)).user
+const adminId = async (t: TestApp, token: string): Promise<string> => (await clientFor(t).me(token)).json().id
 
-const loginResponse = (t: TestApp, username: string, password: string) =>
-  t.app.inject({ method: 'POST', url: '/auth/login', payload: { username, password } })
-
-async function login(t: TestApp, username: string, password: string): Promise<Tokens> {
-  const response = await loginResponse(t, username, password)
-  assert.equal(response.statusCode, 200, response.body)
-  return response.json()
-}
-
-const adminLogin = async (t: TestApp) =>
-  (await login(t, ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)).access_token
-
-async function adminId(t: TestApp, token: string): Promise<string> {
-  return (await t.app.inject({ method: 'GET', url: '/me', headers: bearer(token) })).json().id
-}
-
-const me = (t: TestApp, token: string) => t.app.inject({ method: 'GET', url: '/me', headers: bearer(token) })
-const refresh = (t: TestApp, token: string) =>
-  t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: token } })
-
-const getUser = (t: TestApp, token: string, id: string) =>
-  t.app.inject({ method: 'GET', url: `/admin/users/${id}`, headers: bearer(token) })
+const getUser = (t: TestApp, token: string, id: string) => clientFor(t).as(token).get(`/admin/users/${id}`)
 
 const patchUser = (t: TestApp, token: string, id: string, payload: object, requestId?: string) =>
-  t.app.inject({
-    method: 'PATCH',
-    url: `/admin/users/${id}`,
-    headers: { ...bearer(token), ...(requestId !== undefined && { 'x-request-id': requestId }) },
-    payload,
-  })
+  clientFor(t).as(token).patch(`/admin/users/${id}`, payload, { requestId })
 
 const deleteUser = (t: TestApp, token: string, id: string, requestId?: string) =>
-  t.app.inject({
-    method: 'DELETE',
-    url: `/admin/users/${id}`,
-    headers: { ...bearer(token), ...(requestId !== undefined && { 'x-request-id': requestId }) },
-  })
+  clientFor(t).as(token).delete(`/admin/users/${id}`, { requestId })
 
 const storedUser = (t: TestApp, id: string) =>
   t.context.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
@@ -104,11 +52,9 @@ function withoutServerRequestId(data: string): Record<string, unknown> {
 }
 
 async function searchIds(t: TestApp, token: string, q: string): Promise<string[]> {
-  const response = await t.app.inject({
-    method: 'GET',
-    url: `/admin/users?limit=100&q=${encodeURIComponent(q)}`,
-    headers: bearer(token),
-  })
+  const response = await clientFor(t)
+    .as(token)
+    .get(`/admin/users?limit=100&q=${encodeURIComponent(q)}`)
   assert.equal(response.statusCode, 200, response.body)
   assert.equal(response.json().next_cursor, null)
   return response.json().items.map((user: User) => user.id)
@@ -139,13 +85,14 @@ function assertValidationError(response: LightMyRequestResponse, field: string) 
 await describeOnDatabases(
   'GET /admin/users',
   (ctx) => {
+    const api = clientFor(ctx)
     it('finds users by part of their email, username or full name, in any case', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const m = marker()
-      const byEmail = await signup(ctx(), { email: `Alpha.${m}@Example.com` })
-      const byUsername = await signup(ctx(), { email: uniqueEmail(), username: `Bravo_${m}` })
-      const byName = await signup(ctx(), { email: uniqueEmail(), full_name: `Charlie ${m.toUpperCase()}` })
-      await signup(ctx(), { email: uniqueEmail(), full_name: 'Delta' })
+      const byEmail = await newUser(ctx(), { email: `Alpha.${m}@Example.com` })
+      const byUsername = await newUser(ctx(), { email: uniqueEmail(), username: `Bravo_${m}` })
+      const byName = await newUser(ctx(), { email: uniqueEmail(), full_name: `Charlie ${m.toUpperCase()}` })
+      await newUser(ctx(), { email: uniqueEmail(), full_name: 'Delta' })
 
       const all = [byEmail.id, byUsername.id, byName.id].sort()
       assert.deepEqual((await searchIds(ctx(), token, m.toUpperCase())).sort(), all)
@@ -157,20 +104,20 @@ await describeOnDatabases(
     })
 
     it('matches full names case-insensitively beyond ASCII', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const m = marker()
-      const user = await signup(ctx(), { email: uniqueEmail(), full_name: `ÉLODIE ÖZTÜRK ${m}` })
+      const user = await newUser(ctx(), { email: uniqueEmail(), full_name: `ÉLODIE ÖZTÜRK ${m}` })
       assert.deepEqual(await searchIds(ctx(), token, `élodie öztürk ${m}`), [user.id])
     })
 
     it('treats % and _ in the search as literal characters, not wildcards', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const m = marker()
-      const percent = await signup(ctx(), { email: uniqueEmail(), full_name: `${m} 50% off` })
-      const noPercent = await signup(ctx(), { email: uniqueEmail(), full_name: `${m} 50 off` })
-      const underscore = await signup(ctx(), { email: uniqueEmail(), username: `${m}_x` })
-      const letter = await signup(ctx(), { email: uniqueEmail(), username: `${m}ax` })
-      const backslash = await signup(ctx(), { email: uniqueEmail(), full_name: `${m} back\\slash` })
+      const percent = await newUser(ctx(), { email: uniqueEmail(), full_name: `${m} 50% off` })
+      const noPercent = await newUser(ctx(), { email: uniqueEmail(), full_name: `${m} 50 off` })
+      const underscore = await newUser(ctx(), { email: uniqueEmail(), username: `${m}_x` })
+      const letter = await newUser(ctx(), { email: uniqueEmail(), username: `${m}ax` })
+      const backslash = await newUser(ctx(), { email: uniqueEmail(), full_name: `${m} back\\slash` })
 
       assert.deepEqual(await searchIds(ctx(), token, '50%'), [percent.id])
       assert.deepEqual(await searchIds(ctx(), token, `${m}%off`), [])
@@ -184,14 +131,10 @@ await describeOnDatabases(
     })
 
     it('answers User objects with the contract fields only', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const m = marker()
-      const user = await signup(ctx(), { email: `${m}@example.com`, username: m, full_name: 'Fields Test' })
-      const response = await ctx().app.inject({
-        method: 'GET',
-        url: `/admin/users?q=${m}`,
-        headers: bearer(token),
-      })
+      const user = await newUser(ctx(), { email: `${m}@example.com`, username: m, full_name: 'Fields Test' })
+      const response = await api.as(token).get(`/admin/users?q=${m}`)
       assert.equal(response.statusCode, 200)
       assert.deepEqual(response.json(), { items: [user], next_cursor: null })
       assert.deepEqual(Object.keys(response.json().items[0]).sort(), USER_FIELDS)
@@ -199,17 +142,17 @@ await describeOnDatabases(
     })
 
     it('pages oldest first without skipping or repeating anyone while others sign up between pages', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const m = marker()
       const original: User[] = []
       for (let i = 0; i < 4; i++) {
-        original.push(await signup(ctx(), { email: `${m}.spaced${i}@example.com` }))
+        original.push(await newUser(ctx(), { email: `${m}.spaced${i}@example.com` }))
         ctx().clock.advance(1)
       }
       // Four in one millisecond: only their ids order them.
       original.push(
         ...(await Promise.all(
-          Array.from({ length: 4 }, (_, i) => signup(ctx(), { email: `${m}.burst${i}@example.com` })),
+          Array.from({ length: 4 }, (_, i) => newUser(ctx(), { email: `${m}.burst${i}@example.com` })),
         )),
       )
 
@@ -218,18 +161,14 @@ await describeOnDatabases(
       let cursor: string | null = null
       do {
         const query: string = cursor === null ? '' : `&cursor=${cursor}`
-        const response = await ctx().app.inject({
-          method: 'GET',
-          url: `/admin/users?q=${m}&limit=3${query}`,
-          headers: bearer(token),
-        })
+        const response = await api.as(token).get(`/admin/users?q=${m}&limit=3${query}`)
         assert.equal(response.statusCode, 200, response.body)
         const page = response.json<{ items: User[]; next_cursor: string | null }>()
         assert.ok(page.items.length <= 3)
         seen.push(...page.items)
         cursor = page.next_cursor
         ctx().clock.advance(0.001)
-        added.push(await signup(ctx(), { email: `${m}.late${added.length}@example.com` }))
+        added.push(await newUser(ctx(), { email: `${m}.late${added.length}@example.com` }))
       } while (cursor !== null)
 
       assert.deepEqual(seen.slice(0, original.length), oldestFirst(original))
@@ -239,9 +178,8 @@ await describeOnDatabases(
     })
 
     it('answers a bad cursor, limit or q with 422 naming it', async () => {
-      const token = await adminLogin(ctx())
-      const get = (query: string) =>
-        ctx().app.inject({ method: 'GET', url: `/admin/users?${query}`, headers: bearer(token) })
+      const token = await api.adminToken()
+      const get = (query: string) => api.as(token).get(`/admin/users?${query}`)
       assertValidationError(await get('cursor=garbage'), 'cursor')
       assertValidationError(await get('limit=0'), 'limit')
       assertValidationError(await get('limit=101'), 'limit')
@@ -254,9 +192,10 @@ await describeOnDatabases(
 await describeOnDatabases(
   'GET /admin/users/{id}',
   (ctx) => {
+    const api = clientFor(ctx)
     it('answers the User', async () => {
-      const token = await adminLogin(ctx())
-      const user = await signup(ctx(), { email: uniqueEmail(), full_name: 'Looked Up' })
+      const token = await api.adminToken()
+      const user = await newUser(ctx(), { email: uniqueEmail(), full_name: 'Looked Up' })
       const response = await getUser(ctx(), token, user.id)
       assert.equal(response.statusCode, 200)
       assert.deepEqual(response.json(), user)
@@ -264,7 +203,7 @@ await describeOnDatabases(
     })
 
     it('answers 404 NOT_FOUND for an unknown id and 422 for one that is not a UUID', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       assertError(await getUser(ctx(), token, UNKNOWN_ID), 404, 'NOT_FOUND')
       assertValidationError(await getUser(ctx(), token, 'not-a-uuid'), 'id')
     })
@@ -275,10 +214,11 @@ await describeOnDatabases(
 await describeOnDatabases(
   'PATCH /admin/users/{id}',
   (ctx) => {
+    const api = clientFor(ctx)
     it('changes the roles, audits role_changed, and the next login carries them', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const actor = await adminId(ctx(), token)
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await api.loggedInUser()
       const response = await patchUser(ctx(), token, user.id, { roles: ['user', 'admin'] }, 'promote-1')
       assert.equal(response.statusCode, 200, response.body)
       assert.deepEqual(response.json().roles, ['user', 'admin'])
@@ -293,23 +233,14 @@ await describeOnDatabases(
         by: actor,
       })
 
-      const promoted = await login(ctx(), email, password)
+      const promoted = await api.tokens(email, password)
       assert.match(promoted.scope, /\badmin\b/)
-      assert.equal(
-        (
-          await ctx().app.inject({
-            method: 'GET',
-            url: '/admin/stats',
-            headers: bearer(promoted.access_token),
-          })
-        ).statusCode,
-        200,
-      )
+      assert.equal((await api.as(promoted.access_token).get('/admin/stats')).statusCode, 200)
     })
 
     it('answers an unknown or malformed role with 422 naming roles, and changes nothing', async () => {
-      const token = await adminLogin(ctx())
-      const { user } = await signupAndLogin(ctx().app)
+      const token = await api.adminToken()
+      const { user } = await api.loggedInUser()
       const before = await storedUser(ctx(), user.id)
       for (const [roles, field] of [
         [['user', 'superuser'], 'roles'],
@@ -324,8 +255,8 @@ await describeOnDatabases(
     })
 
     it('refuses the names every object inherits (constructor, __proto__, hasOwnProperty, toString) as roles with 422', async () => {
-      const token = await adminLogin(ctx())
-      const { user } = await signupAndLogin(ctx().app)
+      const token = await api.adminToken()
+      const { user } = await api.loggedInUser()
       const before = await storedUser(ctx(), user.id)
       for (const role of ['constructor', '__proto__', 'hasOwnProperty', 'toString', 'valueOf']) {
         assertValidationError(await patchUser(ctx(), token, user.id, { roles: ['user', role] }), 'roles')
@@ -334,21 +265,21 @@ await describeOnDatabases(
     })
 
     it('grants no scope for an inherited name found among the stored roles', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await api.loggedInUser()
       await ctx()
         .context.db.updateTable('users')
         .set({ roles: JSON.stringify(['user', 'constructor', '__proto__', 'hasOwnProperty']) })
         .where('id', '=', user.id)
         .execute()
-      const tokens = await login(ctx(), email, password)
+      const tokens = await api.tokens(email, password)
       assert.equal(tokens.scope, 'profile todos:read todos:write')
-      const refreshed = await refresh(ctx(), tokens.refresh_token)
+      const refreshed = await api.refresh(tokens.refresh_token)
       assert.equal(refreshed.json().scope, 'profile todos:read todos:write')
     })
 
     it('renames with full_name, and null clears it', async () => {
-      const token = await adminLogin(ctx())
-      const user = await signup(ctx(), { email: uniqueEmail() })
+      const token = await api.adminToken()
+      const user = await newUser(ctx(), { email: uniqueEmail() })
       assert.equal(
         (await patchUser(ctx(), token, user.id, { full_name: 'Ada L.' })).json().full_name,
         'Ada L.',
@@ -358,8 +289,8 @@ await describeOnDatabases(
     })
 
     it('changes nothing but roles, disabled and full_name', async () => {
-      const token = await adminLogin(ctx())
-      const user = await signup(ctx(), { email: uniqueEmail() })
+      const token = await api.adminToken()
+      const user = await newUser(ctx(), { email: uniqueEmail() })
       const before = await storedUser(ctx(), user.id)
       await patchUser(ctx(), token, user.id, {
         email: 'hijack@example.com',
@@ -374,22 +305,22 @@ await describeOnDatabases(
     })
 
     it('disabling ends every session at once: access tokens 401 INVALID_TOKEN, refresh 401, login 403 ACCOUNT_DISABLED', async () => {
-      const token = await adminLogin(ctx())
-      const { user, email, password, tokens } = await signupAndLogin(ctx().app)
-      const other = await login(ctx(), email, password)
-      const bystander = await signupAndLogin(ctx().app)
+      const token = await api.adminToken()
+      const { user, email, password, tokens } = await api.loggedInUser()
+      const other = await api.tokens(email, password)
+      const bystander = await api.loggedInUser()
 
       const response = await patchUser(ctx(), token, user.id, { disabled: true }, 'disable-1')
       assert.equal(response.statusCode, 200, response.body)
       assert.equal(response.json().disabled, true)
 
       for (const session of [tokens, other]) {
-        const after = await me(ctx(), session.access_token)
+        const after = await api.me(session.access_token)
         assertError(after, 401, 'INVALID_TOKEN')
-        assertError(await refresh(ctx(), session.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
+        assertError(await api.refresh(session.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
       }
-      assertError(await loginResponse(ctx(), email, password), 403, 'ACCOUNT_DISABLED')
-      assert.equal((await me(ctx(), bystander.tokens.access_token)).statusCode, 200)
+      assertError(await api.login(email, password), 403, 'ACCOUNT_DISABLED')
+      assert.equal((await api.me(bystander.tokens.access_token)).statusCode, 200)
 
       const live = await ctx()
         .context.db.selectFrom('sessions')
@@ -407,32 +338,32 @@ await describeOnDatabases(
     })
 
     it('enabling again lets the user log in, and audits user_enabled; the ended sessions stay ended', async () => {
-      const token = await adminLogin(ctx())
-      const { user, email, password, tokens } = await signupAndLogin(ctx().app)
+      const token = await api.adminToken()
+      const { user, email, password, tokens } = await api.loggedInUser()
       await patchUser(ctx(), token, user.id, { disabled: true })
       const response = await patchUser(ctx(), token, user.id, { disabled: false })
       assert.equal(response.statusCode, 200)
       assert.equal(response.json().disabled, false)
-      const fresh = await login(ctx(), email, password)
-      assert.equal((await me(ctx(), fresh.access_token)).statusCode, 200)
-      assertError(await me(ctx(), tokens.access_token), 401, 'INVALID_TOKEN')
-      assertError(await refresh(ctx(), tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
+      const fresh = await api.tokens(email, password)
+      assert.equal((await api.me(fresh.access_token)).statusCode, 200)
+      assertError(await api.me(tokens.access_token), 401, 'INVALID_TOKEN')
+      assertError(await api.refresh(tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
       assert.ok((await auditOf(ctx(), user.id)).some((event) => event.type === 'user_enabled'))
     })
 
     it('refuses to let an admin disable or demote themselves with 422, and changes nothing', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const self = await adminId(ctx(), token)
       const before = await storedUser(ctx(), self)
       assertValidationError(await patchUser(ctx(), token, self, { disabled: true }), 'disabled')
       assertValidationError(await patchUser(ctx(), token, self, { roles: ['user'] }), 'roles')
       assert.deepEqual(await storedUser(ctx(), self), before)
-      assert.equal((await me(ctx(), token)).statusCode, 200)
+      assert.equal((await api.me(token)).statusCode, 200)
       assert.equal((await getUser(ctx(), token, self)).statusCode, 200, 'still an admin')
     })
 
     it('answers 404 NOT_FOUND for an unknown user', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       assertError(await patchUser(ctx(), token, UNKNOWN_ID, { disabled: true }), 404, 'NOT_FOUND')
     })
   },
@@ -442,18 +373,14 @@ await describeOnDatabases(
 await describeOnDatabases(
   'DELETE /admin/users/{id}',
   (ctx) => {
+    const api = clientFor(ctx)
     it('deletes the user with 204: their tokens stop at once, their todos go, user_deleted is audited', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const actor = await adminId(ctx(), token)
-      const { user, email, password, tokens } = await signupAndLogin(ctx().app)
-      const bystander = await signupAndLogin(ctx().app)
+      const { user, email, password, tokens } = await api.loggedInUser()
+      const bystander = await api.loggedInUser()
       for (const owner of [tokens.access_token, bystander.tokens.access_token]) {
-        const created = await ctx().app.inject({
-          method: 'POST',
-          url: '/todos',
-          headers: bearer(owner),
-          payload: { title: 'to be or not' },
-        })
+        const created = await api.as(owner).post('/todos', { title: 'to be or not' })
         assert.equal(created.statusCode, 201)
       }
 
@@ -461,14 +388,10 @@ await describeOnDatabases(
       assert.equal(response.statusCode, 204)
       assert.equal(response.body, '')
 
-      assertError(await me(ctx(), tokens.access_token), 401, 'INVALID_TOKEN')
-      assertError(
-        await ctx().app.inject({ method: 'GET', url: '/todos', headers: bearer(tokens.access_token) }),
-        401,
-        'INVALID_TOKEN',
-      )
-      assertError(await refresh(ctx(), tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
-      assertError(await loginResponse(ctx(), email, password), 401, 'INVALID_CREDENTIALS')
+      assertError(await api.me(tokens.access_token), 401, 'INVALID_TOKEN')
+      assertError(await api.as(tokens.access_token).get('/todos'), 401, 'INVALID_TOKEN')
+      assertError(await api.refresh(tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
+      assertError(await api.login(email, password), 401, 'INVALID_CREDENTIALS')
 
       const { db } = ctx().context
       assert.equal(await storedUser(ctx(), user.id), undefined)
@@ -483,7 +406,7 @@ await describeOnDatabases(
         .where('user_id', '=', bystander.user.id)
         .execute()
       assert.equal(theirs.length, 1)
-      assert.equal((await me(ctx(), bystander.tokens.access_token)).statusCode, 200)
+      assert.equal((await api.me(bystander.tokens.access_token)).statusCode, 200)
 
       const deleted = (await auditOf(ctx(), user.id)).find((event) => event.type === 'user_deleted')
       assert.ok(deleted, 'user_deleted is on record after the user is gone')
@@ -495,15 +418,15 @@ await describeOnDatabases(
     })
 
     it('refuses to let an admin delete themselves with 422', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const self = await adminId(ctx(), token)
       assertValidationError(await deleteUser(ctx(), token, self), 'id')
       assert.ok(await storedUser(ctx(), self))
-      assert.equal((await me(ctx(), token)).statusCode, 200)
+      assert.equal((await api.me(token)).statusCode, 200)
     })
 
     it('answers 404 NOT_FOUND for an unknown user', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       assertError(await deleteUser(ctx(), token, UNKNOWN_ID), 404, 'NOT_FOUND')
     })
   },
@@ -513,12 +436,13 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Admin routes: the admin role',
   (ctx) => {
+    const api = clientFor(ctx)
     /** Every admin route, aimed at `victim` where it takes an id, with a body that would change them. */
     const adminRequests = (victim: string) =>
       [
         { method: 'GET', url: '/admin/users' },
         { method: 'GET', url: `/admin/users/${victim}` },
-        { method: 'PATCH', url: `/admin/users/${victim}`, payload: { disabled: true, roles: ['admin'] } },
+        { method: 'PATCH', url: `/admin/users/${victim}`, body: { disabled: true, roles: ['admin'] } },
         { method: 'DELETE', url: `/admin/users/${victim}` },
         { method: 'GET', url: '/admin/stats' },
         { method: 'GET', url: '/admin/audit' },
@@ -526,35 +450,35 @@ await describeOnDatabases(
 
     async function assertUntouched(t: TestApp, victim: { id: string; token: string }, snapshot: unknown) {
       assert.deepEqual(await storedUser(t, victim.id), snapshot)
-      assert.equal((await me(t, victim.token)).statusCode, 200, 'the victim’s session is alive')
+      assert.equal((await clientFor(t).me(victim.token)).statusCode, 200, 'the victim’s session is alive')
     }
 
     const countAudit = async (t: TestApp) =>
       (await t.context.db.selectFrom('audit_events').select('id').execute()).length
 
     it('answers an admin whose token was asked for without the admin scope with 403 on every admin route', async () => {
-      const narrow = await ctx().app.inject({
-        method: 'POST',
-        url: '/auth/login',
-        payload: { username: ADMIN.ADMIN_EMAIL, password: ADMIN.ADMIN_PASSWORD, scope: 'profile' },
+      const narrow = await api.login({
+        username: ADMIN.ADMIN_EMAIL,
+        password: ADMIN.ADMIN_PASSWORD,
+        scope: 'profile',
       })
       assert.equal(narrow.json().scope, 'profile')
-      const victim = await signupAndLogin(ctx().app)
+      const victim = await api.loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       for (const request of adminRequests(victim.user.id)) {
-        const response = await ctx().app.inject({ ...request, headers: bearer(narrow.json().access_token) })
+        const response = await api.request({ ...request, token: narrow.json().access_token })
         assertError(response, 403, 'FORBIDDEN')
       }
       await assertUntouched(ctx(), { id: victim.user.id, token: victim.tokens.access_token }, snapshot)
     })
 
     it('answers a user without the admin role with 403 FORBIDDEN on every admin route; no handler runs', async () => {
-      const caller = await signupAndLogin(ctx().app)
-      const victim = await signupAndLogin(ctx().app)
+      const caller = await api.loggedInUser()
+      const victim = await api.loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       const events = await countAudit(ctx())
       for (const request of adminRequests(victim.user.id)) {
-        const response = await ctx().app.inject({ ...request, headers: bearer(caller.tokens.access_token) })
+        const response = await api.request({ ...request, token: caller.tokens.access_token })
         assertError(response, 403, 'FORBIDDEN')
         assert.equal(response.body.includes(victim.email), false, `${request.method} ${request.url}`)
       }
@@ -563,10 +487,10 @@ await describeOnDatabases(
     })
 
     it('answers 401 AUTH_REQUIRED without a token on every admin route; no handler runs', async () => {
-      const victim = await signupAndLogin(ctx().app)
+      const victim = await api.loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       for (const request of adminRequests(victim.user.id)) {
-        const response = await ctx().app.inject(request)
+        const response = await api.request(request)
         assertError(response, 401, 'AUTH_REQUIRED')
         assert.equal(response.headers['www-authenticate'], 'Bearer')
       }
@@ -574,14 +498,14 @@ await describeOnDatabases(
     })
 
     it('answers 403 to an admin demoted in the database whose token still says admin', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await api.loggedInUser()
       const { db } = ctx().context
       await db
         .updateTable('users')
         .set({ roles: JSON.stringify(['user', 'admin']) })
         .where('id', '=', user.id)
         .execute()
-      const formerAdmin = await login(ctx(), email, password)
+      const formerAdmin = await api.tokens(email, password)
       assert.equal((await getUser(ctx(), formerAdmin.access_token, user.id)).statusCode, 200)
 
       await db
@@ -589,44 +513,44 @@ await describeOnDatabases(
         .set({ roles: JSON.stringify(['user']) })
         .where('id', '=', user.id)
         .execute()
-      const victim = await signupAndLogin(ctx().app)
+      const victim = await api.loggedInUser()
       const snapshot = await storedUser(ctx(), victim.user.id)
       for (const request of adminRequests(victim.user.id)) {
-        const response = await ctx().app.inject({ ...request, headers: bearer(formerAdmin.access_token) })
+        const response = await api.request({ ...request, token: formerAdmin.access_token })
         assertError(response, 403, 'FORBIDDEN')
       }
       await assertUntouched(ctx(), { id: victim.user.id, token: victim.tokens.access_token }, snapshot)
     })
 
     it('demoting an admin ends their sessions: the old token, still saying admin, is 401 and refresh fails', async () => {
-      const admin = await adminLogin(ctx())
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const admin = await api.adminToken()
+      const { user, email, password } = await api.loggedInUser()
       const promoted = await patchUser(ctx(), admin, user.id, { roles: ['user', 'admin'] })
       assert.equal(promoted.statusCode, 200)
-      const tokens = await login(ctx(), email, password)
+      const tokens = await api.tokens(email, password)
       assert.equal((await getUser(ctx(), tokens.access_token, user.id)).statusCode, 200)
       await patchUser(ctx(), admin, user.id, { roles: ['user'] }, 'demote-1')
       assertError(await getUser(ctx(), tokens.access_token, user.id), 401, 'INVALID_TOKEN')
-      assertError(await me(ctx(), tokens.access_token), 401, 'INVALID_TOKEN')
-      assertError(await refresh(ctx(), tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
+      assertError(await api.me(tokens.access_token), 401, 'INVALID_TOKEN')
+      assertError(await api.refresh(tokens.refresh_token), 401, 'INVALID_REFRESH_TOKEN')
       const ended = (await auditOf(ctx(), user.id)).find((event) => event.type === 'sessions_ended')
       assert.equal(ended?.request_id, 'demote-1')
       assert.equal(JSON.parse(ended.data).reason, 'role_removed')
-      const fresh = await login(ctx(), email, password)
+      const fresh = await api.tokens(email, password)
       assert.doesNotMatch(fresh.scope, /\badmin\b/, 'a new login works, without admin')
     })
 
     it('a promotion ends no session', async () => {
-      const admin = await adminLogin(ctx())
-      const { user, tokens } = await signupAndLogin(ctx().app)
+      const admin = await api.adminToken()
+      const { user, tokens } = await api.loggedInUser()
       await patchUser(ctx(), admin, user.id, { roles: ['user', 'admin'] })
-      assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200)
+      assert.equal((await api.me(tokens.access_token)).statusCode, 200)
     })
 
     it('an admin rename is audited as profile_changed with the old and the new name', async () => {
-      const token = await adminLogin(ctx())
+      const token = await api.adminToken()
       const actor = await adminId(ctx(), token)
-      const user = await signup(ctx(), { email: uniqueEmail(), full_name: 'Ada' })
+      const user = await newUser(ctx(), { email: uniqueEmail(), full_name: 'Ada' })
       await patchUser(ctx(), token, user.id, { full_name: 'Mallory' }, 'rename-1')
       await patchUser(ctx(), token, user.id, { full_name: 'Mallory' })
       const renames = (await auditOf(ctx(), user.id)).filter((event) => event.type === 'profile_changed')

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { identityKey } from '../../../src/identity/users/login-names.ts'
-import {
-  STRONG_PASSWORD,
-  describeOnDatabases,
-  signupAndLogin,
-  uniqueEmail,
-  type TestApp,
-} from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
 import {
   NEW_PASSWORD,
@@ -19,12 +14,6 @@ import {
   auditTypes,
   deliver,
   deliverAndReadToken,
-  forgot,
-  login,
-  me,
-  requestVerification,
-  reset,
-  verify,
 } from '../../support/mail.ts'
 
 // One server for the file; it closes after the last suite.
@@ -37,13 +26,14 @@ const tokenMailedTo = (t: TestApp, email: string, path = VERIFY_PATH) =>
 await describeOnDatabases(
   'POST /auth/email/verify/request and /auth/email/verify, through SMTP',
   (ctx) => {
+    const api = clientFor(ctx)
     const tokensSeen: string[] = []
 
     it('mails a link to PUBLIC_URL/verify-email; the token from it marks the address verified', async () => {
-      const { email, user, tokens } = await signupAndLogin(ctx().app)
-      assert.equal((await me(ctx(), tokens.access_token)).json().email_verified, false)
+      const { email, user, tokens } = await api.loggedInUser()
+      assert.equal((await api.me(tokens.access_token)).json().email_verified, false)
 
-      const response = await requestVerification(ctx(), tokens.access_token)
+      const response = await api.requestVerification(tokens.access_token)
       assert.equal(response.statusCode, 202)
       assert.equal(response.body, '')
       assert.equal(smtp.to(email).length, 0, 'nothing is sent inside the request')
@@ -64,43 +54,43 @@ await describeOnDatabases(
         purpose: 'email_verification',
       })
 
-      const verified = await verify(ctx(), token)
+      const verified = await api.verifyEmail(token)
       assert.equal(verified.statusCode, 204)
       assert.equal(verified.body, '')
-      assert.equal((await me(ctx(), tokens.access_token)).json().email_verified, true)
+      assert.equal((await api.me(tokens.access_token)).json().email_verified, true)
       const types = await auditTypes(ctx(), user.id)
       assert.ok(types.includes('email_verification_requested'))
       assert.ok(types.includes('email_verified'))
     })
 
     it('sends no mail to an address that is already verified, and answers the same 202', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
-      await requestVerification(ctx(), tokens.access_token)
+      const { email, tokens } = await api.loggedInUser()
+      await api.requestVerification(tokens.access_token)
       const token = await tokenMailedTo(ctx(), email)
       tokensSeen.push(token)
-      await verify(ctx(), token)
-      assert.equal((await requestVerification(ctx(), tokens.access_token)).statusCode, 202)
+      await api.verifyEmail(token)
+      assert.equal((await api.requestVerification(tokens.access_token)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 0)
       assert.equal(smtp.to(email).length, 1)
     })
 
     it('consumes a token once, refuses wrong ones, and voids older links once one is used', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
-      await requestVerification(ctx(), tokens.access_token)
+      const { email, tokens } = await api.loggedInUser()
+      await api.requestVerification(tokens.access_token)
       const first = await tokenMailedTo(ctx(), email)
-      await requestVerification(ctx(), tokens.access_token)
+      await api.requestVerification(tokens.access_token)
       const second = await tokenMailedTo(ctx(), email)
       tokensSeen.push(first, second)
       const responses = await Promise.all([
-        verify(ctx(), second),
-        verify(ctx(), second),
-        verify(ctx(), second),
+        api.verifyEmail(second),
+        api.verifyEmail(second),
+        api.verifyEmail(second),
       ])
       assert.deepEqual(responses.map((r) => r.statusCode).sort(), [204, 422, 422])
-      assertInvalidFields(await verify(ctx(), second), ['token'])
-      assertInvalidFields(await verify(ctx(), first), ['token'])
+      assertInvalidFields(await api.verifyEmail(second), ['token'])
+      assertInvalidFields(await api.verifyEmail(first), ['token'])
       for (const wrong of [randomBytes(32).toString('base64url'), 'nonsense']) {
-        assertInvalidFields(await verify(ctx(), wrong), ['token'])
+        assertInvalidFields(await api.verifyEmail(wrong), ['token'])
       }
       assertInvalidFields(
         await ctx().app.inject({ method: 'POST', url: '/auth/email/verify', payload: {} }),
@@ -109,24 +99,24 @@ await describeOnDatabases(
     })
 
     it('refuses a token after 24 hours (the clock moved), and accepts it just before', async () => {
-      const late = await signupAndLogin(ctx().app)
-      await requestVerification(ctx(), late.tokens.access_token)
+      const late = await api.loggedInUser()
+      await api.requestVerification(late.tokens.access_token)
       const lateToken = await tokenMailedTo(ctx(), late.email)
-      const onTime = await signupAndLogin(ctx().app)
-      await requestVerification(ctx(), onTime.tokens.access_token)
+      const onTime = await api.loggedInUser()
+      await api.requestVerification(onTime.tokens.access_token)
       const onTimeToken = await tokenMailedTo(ctx(), onTime.email)
       tokensSeen.push(lateToken, onTimeToken)
       ctx().clock.advance(24 * 3600 - 1)
-      assert.equal((await verify(ctx(), onTimeToken)).statusCode, 204)
+      assert.equal((await api.verifyEmail(onTimeToken)).statusCode, 204)
       ctx().clock.advance(1)
-      assertInvalidFields(await verify(ctx(), lateToken), ['token'])
-      const { access_token: fresh } = (await login(ctx(), late.email, STRONG_PASSWORD)).json()
-      assert.equal((await me(ctx(), fresh)).json().email_verified, false)
+      assertInvalidFields(await api.verifyEmail(lateToken), ['token'])
+      const { access_token: fresh } = (await api.login(late.email, STRONG_PASSWORD)).json()
+      assert.equal((await api.me(fresh)).json().email_verified, false)
     })
 
     it('refuses a link mailed to an address the account no longer has', async () => {
-      const { email, user, tokens } = await signupAndLogin(ctx().app)
-      await requestVerification(ctx(), tokens.access_token)
+      const { email, user, tokens } = await api.loggedInUser()
+      await api.requestVerification(tokens.access_token)
       const token = await tokenMailedTo(ctx(), email)
       tokensSeen.push(token)
       const changed = uniqueEmail('changed')
@@ -135,16 +125,16 @@ await describeOnDatabases(
         .set({ email: changed, email_key: identityKey(changed) })
         .where('id', '=', user.id)
         .execute()
-      assertInvalidFields(await verify(ctx(), token), ['token'])
-      assert.equal((await me(ctx(), tokens.access_token)).json().email_verified, false)
+      assertInvalidFields(await api.verifyEmail(token), ['token'])
+      assert.equal((await api.me(tokens.access_token)).json().email_verified, false)
     })
 
     it('does not take a password-reset token for a verification', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       const token = await tokenMailedTo(ctx(), email, RESET_PATH)
       tokensSeen.push(token)
-      assertInvalidFields(await verify(ctx(), token), ['token'])
+      assertInvalidFields(await api.verifyEmail(token), ['token'])
     })
 
     it('needs a bearer token to ask for a link', async () => {
@@ -154,18 +144,18 @@ await describeOnDatabases(
     })
 
     it('lets an unverified account log in while REQUIRE_VERIFIED_EMAIL is off', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+      const { email } = await api.loggedInUser()
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('mails one account at most 3 links an hour and 10 a day, answering 202 each time: an address signed up by someone else cannot be bombed', async () => {
-      const { email, user } = await signupAndLogin(ctx().app)
+      const { email, user } = await api.loggedInUser()
       const mailed = () => smtp.to(email).length
       const ask = async (times: number) => {
         // The clock moves by hours: a fresh access token for each round.
-        const accessToken = (await login(ctx(), email, STRONG_PASSWORD)).json().access_token
+        const accessToken = (await api.login(email, STRONG_PASSWORD)).json().access_token
         for (let i = 0; i < times; i++) {
-          const response = await requestVerification(ctx(), accessToken)
+          const response = await api.requestVerification(accessToken)
           assert.equal(response.statusCode, 202)
           assert.equal(response.body, '')
         }
@@ -200,13 +190,13 @@ await describeOnDatabases(
       assert.equal(mailed(), 11, 'a day after the first, a link can be mailed again')
       const newest = tokenFromMail(smtp.to(email).at(-1)!, VERIFY_PATH)
       tokensSeen.push(newest)
-      assert.equal((await verify(ctx(), last)).statusCode, 204, 'the links mailed within the budget work')
+      assert.equal((await api.verifyEmail(last)).statusCode, 204, 'the links mailed within the budget work')
     })
 
     it('keeps the budgets of verification and reset mails apart', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
-      for (let i = 0; i < 3; i++) await requestVerification(ctx(), tokens.access_token)
-      assert.equal((await forgot(ctx(), email)).statusCode, 202)
+      const { email, tokens } = await api.loggedInUser()
+      for (let i = 0; i < 3; i++) await api.requestVerification(tokens.access_token)
+      assert.equal((await api.forgotPassword(email)).statusCode, 202)
       await deliver(ctx())
       const subjects = smtp
         .to(email)
@@ -236,6 +226,7 @@ await describeOnDatabases(
 await describeOnDatabases(
   'REQUIRE_VERIFIED_EMAIL=true',
   (ctx) => {
+    const api = clientFor(ctx)
     const tokensSeen: string[] = []
     const signup = async (email: string) => {
       const response = await ctx().app.inject({
@@ -250,7 +241,7 @@ await describeOnDatabases(
     it('refuses the login of an unverified account with 403 EMAIL_NOT_VERIFIED, mailing it a link', async () => {
       const email = uniqueEmail()
       const user = await signup(email)
-      const refused = await login(ctx(), email, STRONG_PASSWORD)
+      const refused = await api.login(email, STRONG_PASSWORD)
       assert.equal(refused.statusCode, 403)
       assert.equal(refused.json().error.code, 'EMAIL_NOT_VERIFIED')
       assert.equal(refused.headers['set-cookie'], undefined)
@@ -258,15 +249,15 @@ await describeOnDatabases(
       tokensSeen.push(token)
 
       // Another attempt soon after mails nothing more; five minutes later it mails again.
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 403)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
       assert.equal((await deliver(ctx())).sent, 0)
       ctx().clock.advance(5 * 60)
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 403)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
       const newer = await tokenMailedTo(ctx(), email)
       tokensSeen.push(newer)
 
-      assert.equal((await verify(ctx(), token)).statusCode, 204)
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+      assert.equal((await api.verifyEmail(token)).statusCode, 204)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
       const failed = await ctx()
         .context.db.selectFrom('audit_events')
         .select('data')
@@ -281,14 +272,14 @@ await describeOnDatabases(
       const email = uniqueEmail()
       await signup(email)
       for (let i = 0; i < 4; i++) {
-        assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 403)
+        assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
         ctx().clock.advance(5 * 60)
       }
       await deliver(ctx())
       assert.equal(smtp.to(email).length, 3, 'the fourth refusal within the hour mails nothing')
       tokensSeen.push(...smtp.to(email).map((mail) => tokenFromMail(mail, VERIFY_PATH)))
       ctx().clock.advance(40 * 60)
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 403)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 403)
       await deliver(ctx())
       assert.equal(smtp.to(email).length, 4, 'an hour after the first, a refusal mails again')
     })
@@ -296,7 +287,7 @@ await describeOnDatabases(
     it('answers a wrong password with the usual 401, mailing nothing', async () => {
       const email = uniqueEmail()
       await signup(email)
-      const response = await login(ctx(), email, 'a wrong password here')
+      const response = await api.login(email, 'a wrong password here')
       assert.equal(response.statusCode, 401)
       assert.equal(response.json().error.code, 'INVALID_CREDENTIALS')
       assert.equal((await deliver(ctx())).sent, 0)
@@ -323,11 +314,11 @@ await describeOnDatabases(
     it('counts a completed password reset as a verified address', async () => {
       const email = uniqueEmail()
       await signup(email)
-      await forgot(ctx(), email)
+      await api.forgotPassword(email)
       const token = await tokenMailedTo(ctx(), email, RESET_PATH)
       tokensSeen.push(token)
-      assert.equal((await reset(ctx(), token)).statusCode, 204)
-      assert.equal((await login(ctx(), email, NEW_PASSWORD)).statusCode, 200)
+      assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('never writes a token to the log', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { describeOnDatabases, signupAndLogin, startTestApp, stopTestApp } from '../../support/harness.ts'
+import { describeOnDatabases, startTestApp, stopTestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
 
@@ -35,7 +36,7 @@ for (const [alg, kty] of [
       })
 
       it('issues tokens that any JWT library verifies with nothing but the JWKS URL', async () => {
-        const { tokens, user } = await signupAndLogin(ctx().app)
+        const { tokens, user } = await clientFor(ctx()).loggedInUser()
         assert.equal(decodeProtectedHeader(tokens.access_token).alg, alg)
         const jwks = createRemoteJWKSet(new URL(`${url}/.well-known/jwks.json`))
         const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
@@ -50,7 +51,7 @@ for (const [alg, kty] of [
       })
 
       it("is the same key for a second instance on the same database, which verifies the first one's tokens", async () => {
-        const { authorization } = await signupAndLogin(ctx().app)
+        const { authorization } = await clientFor(ctx()).loggedInUser()
         const second = await startTestApp(
           { kind: ctx().kind, url: ctx().databaseUrl, drop: () => Promise.resolve() },
           { env: { JWT_ALG: alg } },

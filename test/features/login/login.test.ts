@@ -4,37 +4,20 @@ import bcrypt from 'bcrypt'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { hashRefreshToken } from '../../../src/platform/crypto/opaque-tokens.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail, type TestApp } from '../../support/harness.ts'
-
-/** Browser headers a test sends; a member left undefined is not sent. */
-type Headers = Record<string, string | undefined>
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
-const formLogin = (t: TestApp, fields: Record<string, string>, headers: Headers = {}) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/auth/login',
-    headers: { ...FORM, ...headers },
-    payload: new URLSearchParams(fields).toString(),
-  })
+import { clientFor, type RequestHeaders } from '../../support/client.ts'
 
 async function sessionCount(t: TestApp, userId: string): Promise<number> {
   const rows = await t.context.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()
   return rows.length
 }
 
-async function signup(t: TestApp, body: Record<string, string>) {
-  const response = await t.app.inject({ method: 'POST', url: '/auth/signup', payload: body })
-  assert.equal(response.statusCode, 201, response.body)
-  return response.json<{ id: string; email: string }>()
-}
-
 await describeOnDatabases('POST /auth/login', (ctx) => {
-  const login = (payload: Record<string, string>) =>
-    ctx().app.inject({ method: 'POST', url: '/auth/login', payload })
+  const api = clientFor(ctx)
 
   it('answers a JSON login with the token response, no-store, and the refresh cookie', async () => {
     const email = uniqueEmail()
-    await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const response = await login({ username: email, password: STRONG_PASSWORD })
+    await api.signedUpUser({ email, password: STRONG_PASSWORD })
+    const response = await api.login(email, STRONG_PASSWORD)
     assert.equal(response.statusCode, 200)
     const body = response.json()
     assert.deepEqual(Object.keys(body).sort(), [
@@ -59,13 +42,8 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('takes a form body as well', async () => {
     const email = uniqueEmail()
-    await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const response = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ username: email, password: STRONG_PASSWORD }).toString(),
-    })
+    await api.signedUpUser({ email, password: STRONG_PASSWORD })
+    const response = await api.loginForm({ username: email, password: STRONG_PASSWORD })
     assert.equal(response.statusCode, 200)
     assert.ok(response.json().access_token)
   })
@@ -73,21 +51,18 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   it('accepts the username or the email, in any case', async () => {
     const email = uniqueEmail()
     const username = `Login${Date.now()}`
-    await signup(ctx(), { email, password: STRONG_PASSWORD, username })
+    await api.signedUpUser({ email, password: STRONG_PASSWORD, username })
+    assert.equal((await api.login(username.toUpperCase(), STRONG_PASSWORD)).statusCode, 200)
     assert.equal(
-      (await login({ username: username.toUpperCase(), password: STRONG_PASSWORD })).statusCode,
-      200,
-    )
-    assert.equal(
-      (await login({ username: ` ${email.toUpperCase()} `, password: STRONG_PASSWORD })).statusCode,
+      (await api.login({ username: ` ${email.toUpperCase()} `, password: STRONG_PASSWORD })).statusCode,
       200,
     )
   })
 
   it('issues an RS256 at+jwt access token with the contract claims', async () => {
     const email = uniqueEmail()
-    const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const { access_token: token } = (await login({ username: email, password: STRONG_PASSWORD })).json()
+    const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
+    const { access_token: token } = (await api.login(email, STRONG_PASSWORD)).json()
     const header = decodeProtectedHeader(token)
     assert.equal(header.alg, 'RS256')
     assert.equal(header.typ, 'at+jwt')
@@ -114,13 +89,8 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('creates a session and stores only a hash of the refresh token', async () => {
     const email = uniqueEmail()
-    const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const response = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      headers: { 'user-agent': 'login-test/1.0' },
-      payload: { username: email, password: STRONG_PASSWORD },
-    })
+    const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
+    const response = await api.login(email, STRONG_PASSWORD, { headers: { 'user-agent': 'login-test/1.0' } })
     const { access_token: token, refresh_token: refresh } = response.json()
     const { db } = ctx().context
     const session = await db
@@ -143,8 +113,8 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('narrows requested scopes to those the roles allow', async () => {
     const email = uniqueEmail()
-    await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const response = await login({
+    await api.signedUpUser({ email, password: STRONG_PASSWORD })
+    const response = await api.login({
       username: email,
       password: STRONG_PASSWORD,
       scope: 'todos:read admin nonsense',
@@ -155,9 +125,9 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('answers an unknown user and a wrong password identically: 401 INVALID_CREDENTIALS', async () => {
     const email = uniqueEmail()
-    await signup(ctx(), { email, password: STRONG_PASSWORD })
-    const wrongPassword = await login({ username: email, password: 'not the password' })
-    const unknownUser = await login({ username: uniqueEmail(), password: 'not the password' })
+    await api.signedUpUser({ email, password: STRONG_PASSWORD })
+    const wrongPassword = await api.login(email, 'not the password')
+    const unknownUser = await api.login(uniqueEmail(), 'not the password')
     for (const response of [wrongPassword, unknownUser]) {
       assert.equal(response.statusCode, 401)
       assert.equal(response.headers['www-authenticate'], 'Bearer')
@@ -170,12 +140,12 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('refuses a disabled account with 403 ACCOUNT_DISABLED only after the right password', async () => {
     const email = uniqueEmail()
-    const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
+    const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
     await ctx().context.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
-    const right = await login({ username: email, password: STRONG_PASSWORD })
+    const right = await api.login(email, STRONG_PASSWORD)
     assert.equal(right.statusCode, 403)
     assert.equal(right.json().error.code, 'ACCOUNT_DISABLED')
-    const wrong = await login({ username: email, password: 'not the password' })
+    const wrong = await api.login(email, 'not the password')
     assert.equal(wrong.statusCode, 401)
     assert.equal(wrong.json().error.code, 'INVALID_CREDENTIALS')
   })
@@ -183,31 +153,31 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
   for (const prefix of ['$2a$', '$2b$', '$2y$']) {
     it(`verifies a legacy bcrypt ${prefix} hash and re-hashes it to argon2id`, async () => {
       const email = uniqueEmail()
-      const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
+      const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
       // What passlib's CryptContext(schemes=["bcrypt"]) in the FastAPI tutorials stores for "secret".
       const legacy = (await bcrypt.hash('secret', 4)).replace(/^\$2b\$/, prefix)
       const { db } = ctx().context
       await db.updateTable('users').set({ password_hash: legacy }).where('id', '=', user.id).execute()
-      assert.equal((await login({ username: email, password: 'wrong' })).statusCode, 401)
+      assert.equal((await api.login(email, 'wrong')).statusCode, 401)
       const stillLegacy = await db
         .selectFrom('users')
         .select('password_hash')
         .where('id', '=', user.id)
         .executeTakeFirstOrThrow()
       assert.equal(stillLegacy.password_hash, legacy)
-      assert.equal((await login({ username: email, password: 'secret' })).statusCode, 200)
+      assert.equal((await api.login(email, 'secret')).statusCode, 200)
       const upgraded = await db
         .selectFrom('users')
         .select('password_hash')
         .where('id', '=', user.id)
         .executeTakeFirstOrThrow()
       assert.match(upgraded.password_hash, /^\$argon2id\$/)
-      assert.equal((await login({ username: email, password: 'secret' })).statusCode, 200)
+      assert.equal((await api.login(email, 'secret')).statusCode, 200)
     })
   }
 
   it('rejects a missing password with 422 naming the field', async () => {
-    const response = await login({ username: uniqueEmail() })
+    const response = await api.login({ username: uniqueEmail() })
     assert.equal(response.statusCode, 422)
     assert.deepEqual(response.json().error.details, [{ field: 'password', message: 'is required' }])
   })
@@ -225,7 +195,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('refuses a form login the browser marks cross-site (login CSRF) with 403 FORBIDDEN, before any password check', async () => {
     const email = uniqueEmail()
-    const user = await signup(ctx(), { email, password: STRONG_PASSWORD })
+    const user = (await api.signedUpUser({ email, password: STRONG_PASSWORD })).user
     for (const headers of [
       { 'sec-fetch-site': 'cross-site' },
       { origin: 'null' },
@@ -234,53 +204,49 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
       { origin: 'http://127.0.0.1:8000', 'sec-fetch-site': 'cross-site' },
     ]) {
       for (const password of [STRONG_PASSWORD, 'not the password']) {
-        const response = await formLogin(ctx(), { username: email, password }, headers)
+        const response = await api.loginForm({ username: email, password }, { headers: headers })
         assert.equal(response.statusCode, 403, `${JSON.stringify(headers)}: ${response.body}`)
         assert.equal(response.json().error.code, 'FORBIDDEN')
         assert.equal(response.headers['set-cookie'], undefined)
       }
     }
     assert.equal(await sessionCount(ctx(), user.id), 0, 'no session was opened')
-    const cased = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=UTF-8', origin: 'null' },
-      payload: new URLSearchParams({ username: email, password: STRONG_PASSWORD }).toString(),
-    })
+    const cased = await api.loginForm(
+      { username: email, password: STRONG_PASSWORD },
+      { headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=UTF-8', origin: 'null' } },
+    )
     assert.equal(cased.statusCode, 403, 'a form however its Content-Type is spelled')
   })
 
   it('takes a form login from its own origin (http://HOST:PORT), marked same-origin, same-site or none, or unmarked, and a JSON login from anywhere', async () => {
     const email = uniqueEmail()
-    await signup(ctx(), { email, password: STRONG_PASSWORD })
+    await api.signedUpUser({ email, password: STRONG_PASSWORD })
     for (const headers of [
       { origin: 'http://127.0.0.1:8000', 'sec-fetch-site': 'same-origin' },
       { 'sec-fetch-site': 'same-site' },
       { 'sec-fetch-site': 'none' },
       {},
     ]) {
-      const response = await formLogin(ctx(), { username: email, password: STRONG_PASSWORD }, headers)
+      const response = await api.loginForm(
+        { username: email, password: STRONG_PASSWORD },
+        { headers: headers },
+      )
       assert.equal(response.statusCode, 200, `${JSON.stringify(headers)}: ${response.body}`)
     }
     // JSON cannot be sent cross-site without a CORS preflight, which Gatehouse refuses to such origins.
-    const json = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/login',
+    const json = await api.login(email, STRONG_PASSWORD, {
       headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
-      payload: { username: email, password: STRONG_PASSWORD },
     })
     assert.equal(json.statusCode, 200)
-    const otherPort = await formLogin(
-      ctx(),
+    const otherPort = await api.loginForm(
       { username: email, password: STRONG_PASSWORD },
-      { origin: 'http://127.0.0.1:8001' },
+      { headers: { origin: 'http://127.0.0.1:8001' } },
     )
     assert.equal(otherPort.statusCode, 403, 'another port is another origin')
   })
 
   it('answers an empty form body with 422 VALIDATION_ERROR naming both fields, and refuses it cross-site with 403', async () => {
-    const empty = (headers: Headers) =>
-      ctx().app.inject({ method: 'POST', url: '/auth/login', headers: { ...FORM, ...headers }, payload: '' })
+    const empty = (headers: RequestHeaders) => api.loginForm({}, { headers })
     const plain = await empty({})
     assert.equal(plain.statusCode, 422, plain.body)
     assert.equal(plain.json().error.code, 'VALIDATION_ERROR')
@@ -300,10 +266,10 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 
   it('counts successes and failures in /metrics', async () => {
     const email = uniqueEmail()
-    await signup(ctx(), { email, password: STRONG_PASSWORD })
+    await api.signedUpUser({ email, password: STRONG_PASSWORD })
     const before = await ctx().context.metrics.registry.getSingleMetricAsString('gatehouse_logins_total')
-    await login({ username: email, password: STRONG_PASSWORD })
-    await login({ username: email, password: 'nope nope nope' })
+    await api.login(email, STRONG_PASSWORD)
+    await api.login(email, 'nope nope nope')
     const metrics = (await ctx().app.inject({ method: 'GET', url: '/metrics' })).body
     const count = (text: string, result: string) =>
       Number(new RegExp(`gatehouse_logins_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0)
@@ -315,16 +281,19 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
 await describeOnDatabases(
   'POST /auth/login with a form from a browser (CSRF, JWT_ISSUER, PUBLIC_URL and CORS_ORIGINS set)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('takes a form login from JWT_ISSUER’s, PUBLIC_URL’s and the CORS_ORIGINS origins, and refuses look-alikes and the default http://HOST:PORT with 403', async () => {
       const email = uniqueEmail()
-      await signup(ctx(), { email, password: STRONG_PASSWORD })
+      await api.signedUpUser({ email, password: STRONG_PASSWORD })
       const credentials = { username: email, password: STRONG_PASSWORD }
       for (const origin of [
         'https://auth.example.com',
         'https://app.example.com',
         'https://spa.example.com',
       ]) {
-        const response = await formLogin(ctx(), credentials, { origin, 'sec-fetch-site': 'same-site' })
+        const response = await api.loginForm(credentials, {
+          headers: { origin, 'sec-fetch-site': 'same-site' },
+        })
         assert.equal(response.statusCode, 200, `${origin}: ${response.body}`)
       }
       for (const origin of [
@@ -334,7 +303,7 @@ await describeOnDatabases(
         'http://127.0.0.1:8000',
         'null',
       ]) {
-        const response = await formLogin(ctx(), credentials, { origin })
+        const response = await api.loginForm(credentials, { headers: { origin } })
         assert.equal(response.statusCode, 403, origin)
         assert.equal(response.json().error.code, 'FORBIDDEN')
       }

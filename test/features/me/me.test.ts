@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 await describeOnDatabases('GET /me', (ctx) => {
   it('returns the authenticated user', async () => {
-    const { user, authorization, email } = await signupAndLogin(ctx().app)
+    const { user, authorization, email } = await clientFor(ctx()).loggedInUser()
     const response = await ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
     assert.equal(response.statusCode, 200)
     assert.equal(response.json().id, user.id)
@@ -45,7 +46,7 @@ await describeOnDatabases('GET /me', (ctx) => {
   })
 
   it('answers an expired token with 401 TOKEN_EXPIRED, after the small leeway', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     ctx().clock.advance(15 * 60 + 10)
     assert.equal(
       (await ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })).statusCode,
@@ -59,7 +60,7 @@ await describeOnDatabases('GET /me', (ctx) => {
   })
 
   it('stops accepting the tokens of a deleted user', async () => {
-    const { user, authorization } = await signupAndLogin(ctx().app)
+    const { user, authorization } = await clientFor(ctx()).loggedInUser()
     await ctx().context.db.deleteFrom('users').where('id', '=', user.id).execute()
     const response = await ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
     assert.equal(response.statusCode, 401)
@@ -72,7 +73,7 @@ await describeOnDatabases('PATCH /me', (ctx) => {
     ctx().app.inject({ method: 'PATCH', url: '/me', headers: { authorization }, payload })
 
   it('changes the full name and username and returns the user', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     const username = `New${Date.now()}`
     const response = await patch(authorization, { full_name: 'Grace Hopper', username })
     assert.equal(response.statusCode, 200)
@@ -86,7 +87,7 @@ await describeOnDatabases('PATCH /me', (ctx) => {
 
   it('a username change is audited as profile_changed, with both request ids when the client chose one', async () => {
     const old = `Old${Date.now()}`
-    const { authorization, user } = await signupAndLogin(ctx().app, { username: old })
+    const { authorization, user } = await clientFor(ctx()).loggedInUser({ username: old })
     const username = `Renamed${Date.now()}`
     const response = await ctx().app.inject({
       method: 'PATCH',
@@ -111,7 +112,7 @@ await describeOnDatabases('PATCH /me', (ctx) => {
   })
 
   it('clears a field set to null', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     await patch(authorization, { full_name: 'Someone' })
     const response = await patch(authorization, { full_name: null })
     assert.equal(response.statusCode, 200)
@@ -119,7 +120,7 @@ await describeOnDatabases('PATCH /me', (ctx) => {
   })
 
   it('moves updated_at with the clock', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     ctx().clock.advance(60)
     const response = await patch(authorization, { full_name: 'Later' })
     assert.equal(response.json().updated_at, new Date(ctx().clock.now()).toISOString())
@@ -128,15 +129,15 @@ await describeOnDatabases('PATCH /me', (ctx) => {
 
   it('answers a username someone else has with 409 ACCOUNT_EXISTS', async () => {
     const taken = `Taken${Date.now()}`
-    await signupAndLogin(ctx().app, { username: taken })
-    const { authorization } = await signupAndLogin(ctx().app)
+    await clientFor(ctx()).loggedInUser({ username: taken })
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     const response = await patch(authorization, { username: taken.toLowerCase() })
     assert.equal(response.statusCode, 409)
     assert.equal(response.json().error.code, 'ACCOUNT_EXISTS')
   })
 
   it('rejects an invalid username or full name with 422 and details', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     const response = await patch(authorization, { username: 'no spaces allowed', full_name: 'x'.repeat(201) })
     assert.equal(response.statusCode, 422)
     const fields = response
@@ -147,7 +148,7 @@ await describeOnDatabases('PATCH /me', (ctx) => {
   })
 
   it('ignores fields that cannot be changed here (email, roles)', async () => {
-    const { authorization, email } = await signupAndLogin(ctx().app)
+    const { authorization, email } = await clientFor(ctx()).loggedInUser()
     const response = await patch(authorization, { email: 'other@example.com', roles: ['admin'] })
     assert.equal(response.statusCode, 200)
     assert.equal(response.json().email, email)

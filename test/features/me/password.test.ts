@@ -1,27 +1,20 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { decodeJwt } from 'jose'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
-import {
-  NEW_PASSWORD,
-  assertInvalidFields,
-  auditTypes,
-  bearer,
-  forgot,
-  login,
-  me,
-  refresh,
-} from '../../support/mail.ts'
+import { STRONG_PASSWORD, describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
+import { NEW_PASSWORD, assertInvalidFields, auditTypes } from '../../support/mail.ts'
 
 function changePassword(t: TestApp, accessToken: string, body: Record<string, unknown>) {
-  return t.app.inject({ method: 'POST', url: '/me/password', headers: bearer(accessToken), payload: body })
+  return clientFor(t).as(accessToken).post('/me/password', body)
 }
 
 await describeOnDatabases('POST /me/password', (ctx) => {
+  const api = clientFor(ctx)
   it('changes the password, ends every other session and keeps this one', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
-    const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
-    const third = (await login(ctx(), email, STRONG_PASSWORD)).json()
+    const { email, user, tokens } = await api.loggedInUser()
+    const other = (await api.login(email, STRONG_PASSWORD)).json()
+    const third = (await api.login(email, STRONG_PASSWORD)).json()
 
     const response = await changePassword(ctx(), tokens.access_token, {
       current_password: STRONG_PASSWORD,
@@ -30,14 +23,14 @@ await describeOnDatabases('POST /me/password', (ctx) => {
     assert.equal(response.statusCode, 204)
     assert.equal(response.body, '')
 
-    assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200, 'this session stays')
-    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 200)
+    assert.equal((await api.me(tokens.access_token)).statusCode, 200, 'this session stays')
+    assert.equal((await api.refresh(tokens.refresh_token)).statusCode, 200)
     for (const session of [other, third]) {
-      assert.equal((await me(ctx(), session.access_token)).statusCode, 401)
-      assert.equal((await refresh(ctx(), session.refresh_token)).statusCode, 401)
+      assert.equal((await api.me(session.access_token)).statusCode, 401)
+      assert.equal((await api.refresh(session.refresh_token)).statusCode, 401)
     }
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 401)
-    assert.equal((await login(ctx(), email, NEW_PASSWORD)).statusCode, 200)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 401)
+    assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
 
     const types = await auditTypes(ctx(), user.id)
     assert.ok(types.includes('password_changed'))
@@ -56,21 +49,21 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('answers a wrong current password with 422 naming current_password, and changes nothing', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
-    const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
+    const { email, user, tokens } = await api.loggedInUser()
+    const other = (await api.login(email, STRONG_PASSWORD)).json()
     const response = await changePassword(ctx(), tokens.access_token, {
       current_password: 'not my password at all',
       new_password: NEW_PASSWORD,
     })
     assertInvalidFields(response, ['current_password'])
-    assert.equal((await me(ctx(), other.access_token)).statusCode, 200, 'no session ended')
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+    assert.equal((await api.me(other.access_token)).statusCode, 200, 'no session ended')
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
     assert.ok((await auditTypes(ctx(), user.id)).includes('password_change_failed'))
   })
 
   it('ends the session that guessed 5 wrong current passwords in a row, and audits it', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
-    const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
+    const { email, user, tokens } = await api.loggedInUser()
+    const other = (await api.login(email, STRONG_PASSWORD)).json()
     const guess = (i: number) =>
       changePassword(ctx(), tokens.access_token, {
         current_password: `guess number ${i}`,
@@ -78,13 +71,13 @@ await describeOnDatabases('POST /me/password', (ctx) => {
       })
     for (let i = 0; i < 4; i++) {
       assertInvalidFields(await guess(i), ['current_password'])
-      assert.equal((await me(ctx(), tokens.access_token)).statusCode, 200)
+      assert.equal((await api.me(tokens.access_token)).statusCode, 200)
     }
     assertInvalidFields(await guess(4), ['current_password'])
-    assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401, 'the guessing session is over')
-    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
+    assert.equal((await api.me(tokens.access_token)).statusCode, 401, 'the guessing session is over')
+    assert.equal((await api.refresh(tokens.refresh_token)).statusCode, 401)
     assert.equal((await guess(5)).statusCode, 401)
-    assert.equal((await me(ctx(), other.access_token)).statusCode, 200, 'the other session stays')
+    assert.equal((await api.me(other.access_token)).statusCode, 200, 'the other session stays')
     const ended = await ctx()
       .context.db.selectFrom('audit_events')
       .select('data')
@@ -98,7 +91,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('counts wrong current passwords as failed logins, and checks nothing while the account is blocked', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
+    const { email, user, tokens } = await api.loggedInUser()
     for (let i = 0; i < 4; i++) {
       const response = await changePassword(ctx(), tokens.access_token, {
         current_password: `guess number ${i}`,
@@ -106,8 +99,8 @@ await describeOnDatabases('POST /me/password', (ctx) => {
       })
       assertInvalidFields(response, ['current_password'])
     }
-    assert.equal((await login(ctx(), email, 'one more guess')).statusCode, 401)
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 429, 'the 5th failure blocks')
+    assert.equal((await api.login(email, 'one more guess')).statusCode, 401)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 429, 'the 5th failure blocks')
     const failuresBefore = (await auditTypes(ctx(), user.id)).filter((t) => t === 'password_change_failed')
     const blocked = await changePassword(ctx(), tokens.access_token, {
       current_password: STRONG_PASSWORD,
@@ -126,7 +119,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
   })
 
   it('holds the new password to the policy, and reports every problem at once', async () => {
-    const { email, tokens } = await signupAndLogin(ctx().app)
+    const { email, tokens } = await api.loggedInUser()
     for (const weak of ['short', 'password123', email, 'x'.repeat(129)]) {
       const response = await changePassword(ctx(), tokens.access_token, {
         current_password: STRONG_PASSWORD,
@@ -139,12 +132,12 @@ await describeOnDatabases('POST /me/password', (ctx) => {
       new_password: 'short',
     })
     assertInvalidFields(both, ['current_password', 'new_password'])
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
   })
 
   it('voids the reset links mailed before the change', async () => {
-    const { email, user, tokens } = await signupAndLogin(ctx().app)
-    assert.equal((await forgot(ctx(), email)).statusCode, 202)
+    const { email, user, tokens } = await api.loggedInUser()
+    assert.equal((await api.forgotPassword(email)).statusCode, 202)
     const unused = () =>
       ctx()
         .context.db.selectFrom('one_time_tokens')
@@ -168,7 +161,7 @@ await describeOnDatabases('POST /me/password', (ctx) => {
     })
     assert.equal(anonymous.statusCode, 401)
     assert.equal(anonymous.json().error.code, 'AUTH_REQUIRED')
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     assertInvalidFields(await changePassword(ctx(), tokens.access_token, {}), [
       'current_password',
       'new_password',
@@ -190,16 +183,17 @@ await describeOnDatabases('POST /me/password', (ctx) => {
 await describeOnDatabases(
   'POST /me/password budget (LOGIN_RATE_LIMIT=3)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('allows 3 password checks a minute per user, from whatever address', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       const attempt = (remoteAddress: string) =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/me/password',
-          remoteAddress,
-          headers: bearer(tokens.access_token),
-          payload: { current_password: 'a wrong guess', new_password: NEW_PASSWORD },
-        })
+        api
+          .as(tokens.access_token)
+          .post(
+            '/me/password',
+            { current_password: 'a wrong guess', new_password: NEW_PASSWORD },
+            { remoteAddress },
+          )
       for (let i = 0; i < 3; i++) assertInvalidFields(await attempt(`198.51.${i}.1`), ['current_password'])
       const limited = await attempt('198.51.9.1')
       assert.equal(limited.statusCode, 429)

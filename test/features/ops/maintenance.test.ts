@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 await describeOnDatabases(
   'Maintenance',
   (ctx) => {
     it('deletes audit events past AUDIT_RETENTION, spent revocation records and sessions past their end', async () => {
       const { db } = ctx().context
-      const old = await signupAndLogin(ctx().app)
+      const old = await clientFor(ctx()).loggedInUser()
       await ctx().app.inject({
         method: 'POST',
         url: '/auth/logout',
         headers: { authorization: old.authorization },
       })
       ctx().clock.advance(31 * 86400)
-      const recent = await signupAndLogin(ctx().app)
+      const recent = await clientFor(ctx()).loggedInUser()
 
       const deleted = await runMaintenance(ctx().context)
       assert.ok(deleted.auditEvents! > 0)
@@ -33,11 +34,7 @@ await describeOnDatabases(
         sessions.map((row) => row.user_id),
         [recent.user.id],
       )
-      const me = await ctx().app.inject({
-        method: 'GET',
-        url: '/me',
-        headers: { authorization: recent.authorization },
-      })
+      const me = await clientFor(ctx()).me(recent.tokens.access_token)
       assert.equal(me.statusCode, 200)
     })
   },

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { describe } from 'node:test'
 import { createTestDatabase, databaseKinds } from '../../support/databases.ts'
-import { describeOnDatabases, signupAndLogin, startTestApp, stopTestApp } from '../../support/harness.ts'
+import { describeOnDatabases, startTestApp, stopTestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 
 const postgresSkip = (await databaseKinds()).find((d) => d.kind === 'postgres')?.skip ?? false
@@ -77,7 +78,7 @@ await describeOnDatabases(
       ]) {
         assertRefused(await metrics(`Bearer ${wrong}`), 'INVALID_TOKEN')
       }
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await clientFor(ctx()).loggedInUser()
       assertRefused(await metrics(`Bearer ${tokens.access_token}`), 'INVALID_TOKEN')
       assertRefused(await metrics('Bearer'), 'INVALID_TOKEN')
     })

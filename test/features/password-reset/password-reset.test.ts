@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { it } from 'node:test'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor, type Response } from '../../support/client.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
 import {
   NEW_PASSWORD,
@@ -11,11 +12,6 @@ import {
   auditTypes,
   deliver,
   deliverAndReadToken,
-  forgot,
-  login,
-  me,
-  refresh,
-  reset,
   statementsOf,
 } from '../../support/mail.ts'
 import type { TestApp } from '../../support/harness.ts'
@@ -25,20 +21,21 @@ const smtp = await TestSmtpServer.start()
 
 /** Asks for a reset of `email`'s password, delivers the mail over SMTP and returns its token. */
 async function resetTokenFor(t: TestApp, email: string): Promise<string> {
-  assert.equal((await forgot(t, email)).statusCode, 202)
+  assert.equal((await clientFor(t).forgotPassword(email)).statusCode, 202)
   return deliverAndReadToken(t, smtp, email, RESET_PATH)
 }
 
 await describeOnDatabases(
   'POST /auth/password/forgot and /auth/password/reset, through SMTP',
   (ctx) => {
+    const api = clientFor(ctx)
     const tokensSeen: string[] = []
 
     it('mails a single-use link to PUBLIC_URL; resetting sets the password and ends every session', async () => {
-      const { email, user, tokens } = await signupAndLogin(ctx().app)
-      const other = (await login(ctx(), email, STRONG_PASSWORD)).json()
+      const { email, user, tokens } = await api.loggedInUser()
+      const other = (await api.login(email, STRONG_PASSWORD)).json()
 
-      const response = await forgot(ctx(), `  ${email.toUpperCase()} `)
+      const response = await api.forgotPassword(`  ${email.toUpperCase()} `)
       assert.equal(response.statusCode, 202)
       assert.equal(response.body, '')
       assert.equal(smtp.to(email).length, 0, 'nothing is sent inside the request')
@@ -68,15 +65,15 @@ await describeOnDatabases(
       assert.ok(!JSON.stringify(stored).includes(token), 'only the hash is stored')
       assert.equal(stored.expires_at, new Date(ctx().clock.now() + 30 * 60_000).toISOString())
 
-      assert.equal((await reset(ctx(), token)).statusCode, 204)
+      assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
       for (const session of [tokens, other]) {
-        assert.equal((await me(ctx(), session.access_token)).statusCode, 401)
-        assert.equal((await refresh(ctx(), session.refresh_token)).statusCode, 401)
+        assert.equal((await api.me(session.access_token)).statusCode, 401)
+        assert.equal((await api.refresh(session.refresh_token)).statusCode, 401)
       }
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 401)
-      const fresh = await login(ctx(), email, NEW_PASSWORD)
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 401)
+      const fresh = await api.login(email, NEW_PASSWORD)
       assert.equal(fresh.statusCode, 200)
-      assert.equal((await me(ctx(), fresh.json().access_token)).json().email_verified, true)
+      assert.equal((await api.me(fresh.json().access_token)).json().email_verified, true)
 
       const types = await auditTypes(ctx(), user.id)
       for (const type of ['password_reset_requested', 'sessions_ended', 'password_reset']) {
@@ -100,15 +97,15 @@ await describeOnDatabases(
     })
 
     it('answers an unknown address exactly like a known one, doing the same database work, and mails nothing', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       const unknown = uniqueEmail('nobody')
       const answers = []
       const statements = []
       for (const address of [email, unknown]) {
-        let response: Awaited<ReturnType<typeof forgot>> | undefined
+        let response: Response | undefined
         statements.push(
           await statementsOf(ctx(), async () => {
-            response = await forgot(ctx(), address)
+            response = await api.forgotPassword(address)
           }),
         )
         const { statusCode, body, headers } = response!
@@ -136,91 +133,87 @@ await describeOnDatabases(
     })
 
     it('mails nothing for a disabled account, and answers the same', async () => {
-      const { email, user } = await signupAndLogin(ctx().app)
+      const { email, user } = await api.loggedInUser()
       await ctx().context.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute()
-      assert.equal((await forgot(ctx(), email)).statusCode, 202)
+      assert.equal((await api.forgotPassword(email)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 0)
       assert.equal(smtp.to(email).length, 0)
     })
 
     it('consumes a token once: of five parallel resets exactly one succeeds, and a later one fails', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       const token = await resetTokenFor(ctx(), email)
       tokensSeen.push(token)
       const passwords = [1, 2, 3, 4, 5].map((n) => `parallel passphrase number ${n}`)
-      const responses = await Promise.all(passwords.map((password) => reset(ctx(), token, password)))
+      const responses = await Promise.all(passwords.map((password) => api.resetPassword(token, password)))
       const winners = responses.flatMap((response, i) => (response.statusCode === 204 ? [passwords[i]!] : []))
       assert.equal(winners.length, 1, responses.map((r) => r.statusCode).join(','))
       for (const response of responses.filter((r) => r.statusCode !== 204))
         assertInvalidFields(response, ['token'])
-      assert.equal((await login(ctx(), email, winners[0]!)).statusCode, 200)
-      assertInvalidFields(await reset(ctx(), token, 'yet another passphrase'), ['token'])
-      assert.equal((await login(ctx(), email, winners[0]!)).statusCode, 200)
+      assert.equal((await api.login(email, winners[0]!)).statusCode, 200)
+      assertInvalidFields(await api.resetPassword(token, 'yet another passphrase'), ['token'])
+      assert.equal((await api.login(email, winners[0]!)).statusCode, 200)
     })
 
     it('refuses a token after 30 minutes (the clock moved), and accepts it just before', async () => {
-      const late = await signupAndLogin(ctx().app)
+      const late = await api.loggedInUser()
       const lateToken = await resetTokenFor(ctx(), late.email)
-      const onTime = await signupAndLogin(ctx().app)
+      const onTime = await api.loggedInUser()
       const onTimeToken = await resetTokenFor(ctx(), onTime.email)
       tokensSeen.push(lateToken, onTimeToken)
       ctx().clock.advance(30 * 60 - 1)
-      assert.equal((await reset(ctx(), onTimeToken)).statusCode, 204)
+      assert.equal((await api.resetPassword(onTimeToken, NEW_PASSWORD)).statusCode, 204)
       ctx().clock.advance(1)
-      assertInvalidFields(await reset(ctx(), lateToken), ['token'])
-      assert.equal((await login(ctx(), late.email, STRONG_PASSWORD)).statusCode, 200)
+      assertInvalidFields(await api.resetPassword(lateToken, NEW_PASSWORD), ['token'])
+      assert.equal((await api.login(late.email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('refuses a wrong token with 422 naming token, and changes nothing', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       await resetTokenFor(ctx(), email)
       for (const token of [randomBytes(32).toString('base64url'), 'x', 'a'.repeat(256)]) {
-        assertInvalidFields(await reset(ctx(), token), ['token'])
+        assertInvalidFields(await api.resetPassword(token, NEW_PASSWORD), ['token'])
       }
-      assertInvalidFields(await reset(ctx(), 'a'.repeat(257)), ['token'])
-      assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+      assertInvalidFields(await api.resetPassword('a'.repeat(257), NEW_PASSWORD), ['token'])
+      assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
     })
 
     it('refuses a weak new password with 422 naming new_password, and the link still works after', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       const token = await resetTokenFor(ctx(), email)
       tokensSeen.push(token)
       for (const weak of ['short', 'password123', email]) {
-        assertInvalidFields(await reset(ctx(), token, weak), ['new_password'])
+        assertInvalidFields(await api.resetPassword(token, weak), ['new_password'])
       }
-      assert.equal((await reset(ctx(), token)).statusCode, 204)
+      assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
     })
 
     it('voids the older links of the account once one of them is used', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       const first = await resetTokenFor(ctx(), email)
       const second = await resetTokenFor(ctx(), email)
       tokensSeen.push(first, second)
       assert.notEqual(first, second)
-      assert.equal((await reset(ctx(), second)).statusCode, 204)
-      assertInvalidFields(await reset(ctx(), first, 'an attacker passphrase'), ['token'])
-      assert.equal((await login(ctx(), email, NEW_PASSWORD)).statusCode, 200)
+      assert.equal((await api.resetPassword(second, NEW_PASSWORD)).statusCode, 204)
+      assertInvalidFields(await api.resetPassword(first, 'an attacker passphrase'), ['token'])
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('does not take a verification token for a reset', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
-      await ctx().app.inject({
-        method: 'POST',
-        url: '/auth/email/verify/request',
-        headers: { authorization: `Bearer ${tokens.access_token}` },
-      })
+      const { email, tokens } = await api.loggedInUser()
+      await api.as(tokens.access_token).post('/auth/email/verify/request')
       await deliver(ctx())
       const mail = await smtp.next((m) => m.envelopeTo.includes(email.toLowerCase()))
       const token = tokenFromMail(mail, '/verify-email')
       tokensSeen.push(token)
-      assertInvalidFields(await reset(ctx(), token), ['token'])
+      assertInvalidFields(await api.resetPassword(token, NEW_PASSWORD), ['token'])
     })
 
     it('mails one account at most 3 links an hour and 10 a day, answering 202 each time; the links mailed still work', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       const mailed = () => smtp.to(email).length
       const ask = async (times: number) => {
-        for (let i = 0; i < times; i++) assert.equal((await forgot(ctx(), email)).statusCode, 202)
+        for (let i = 0; i < times; i++) assert.equal((await api.forgotPassword(email)).statusCode, 202)
         await deliver(ctx())
       }
       await ask(6)
@@ -240,21 +233,21 @@ await describeOnDatabases(
       assert.equal(mailed(), 11, 'a day after the first, a link can be mailed again')
       const newest = tokenFromMail(smtp.to(email).at(-1)!, RESET_PATH)
       tokensSeen.push(newest)
-      assert.equal((await reset(ctx(), newest)).statusCode, 204)
+      assert.equal((await api.resetPassword(newest, NEW_PASSWORD)).statusCode, 204)
     })
 
     it('answers a spent budget exactly like an unknown address, doing the same database work', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      for (let i = 0; i < 3; i++) await forgot(ctx(), email)
-      const spent = await statementsOf(ctx(), () => forgot(ctx(), email))
-      const unknown = await statementsOf(ctx(), () => forgot(ctx(), uniqueEmail('nobody')))
+      const { email } = await api.loggedInUser()
+      for (let i = 0; i < 3; i++) await api.forgotPassword(email)
+      const spent = await statementsOf(ctx(), () => api.forgotPassword(email))
+      const unknown = await statementsOf(ctx(), () => api.forgotPassword(uniqueEmail('nobody')))
       assert.deepEqual(spent, unknown)
       await deliver(ctx())
       assert.equal(smtp.to(email).length, 3)
     })
 
     it('validates the bodies', async () => {
-      assertInvalidFields(await forgot(ctx(), 'not an email'), ['email'])
+      assertInvalidFields(await api.forgotPassword('not an email'), ['email'])
       const missing = await ctx().app.inject({ method: 'POST', url: '/auth/password/reset', payload: {} })
       assertInvalidFields(missing, ['token', 'new_password'])
     })

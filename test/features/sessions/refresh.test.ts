@@ -3,7 +3,8 @@ import { it } from 'node:test'
 import { decodeJwt } from 'jose'
 import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
 import { hashRefreshToken } from '../../../src/platform/crypto/opaque-tokens.ts'
-import { describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 interface Tokens {
   access_token: string
@@ -11,19 +12,6 @@ interface Tokens {
   refresh_expires_in: number
   scope: string
 }
-
-const refresh = (t: TestApp, refreshToken: string) =>
-  t.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
-/** A refresh that authenticates with the cookie alone (no body), with the browser headers given. */
-const cookieRefresh = (t: TestApp, refreshToken: string, headers: Record<string, string | undefined>) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/auth/refresh',
-    cookies: { gatehouse_refresh: refreshToken },
-    headers,
-  })
-const me = (t: TestApp, accessToken: string) =>
-  t.app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${accessToken}` } })
 
 /** When the refresh token was rotated (used); null while it is unused. */
 async function rotatedAt(t: TestApp, refreshToken: string): Promise<unknown> {
@@ -46,10 +34,11 @@ async function auditTypes(t: TestApp, userId: string): Promise<string[]> {
 }
 
 await describeOnDatabases('POST /auth/refresh', (ctx) => {
+  const api = clientFor(ctx)
   it('rotates: a new refresh token and access token for the same session, with no-store and the cookie', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     ctx().clock.advance(60)
-    const response = await refresh(ctx(), tokens.refresh_token)
+    const response = await api.refresh(tokens.refresh_token)
     assert.equal(response.statusCode, 200)
     const next = response.json<Tokens>()
     assert.notEqual(next.refresh_token, tokens.refresh_token)
@@ -60,12 +49,12 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.match(cookie, new RegExp(`^gatehouse_refresh=${next.refresh_token};`))
     for (const flag of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/auth'])
       assert.ok(cookie.includes(flag), flag)
-    assert.equal((await me(ctx(), next.access_token)).statusCode, 200)
-    assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 200)
+    assert.equal((await api.me(next.access_token)).statusCode, 200)
+    assert.equal((await api.refresh(next.refresh_token)).statusCode, 200)
   })
 
   it('takes the refresh token from the cookie when the JSON body has none', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const response = await ctx().app.inject({
       method: 'POST',
       url: '/auth/refresh',
@@ -77,12 +66,8 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('refreshes with the cookie and no body at all, as fetch(url, {method: "POST", credentials: "include"}) and curl -X POST send it', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const fetchLike = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/refresh',
-      cookies: { gatehouse_refresh: tokens.refresh_token },
-    })
+    const { tokens } = await api.loggedInUser()
+    const fetchLike = await api.refresh(tokens.refresh_token, { via: 'cookie' })
     assert.equal(fetchLike.statusCode, 200, fetchLike.body)
     const next = fetchLike.json<Tokens>()
     assert.notEqual(next.refresh_token, tokens.refresh_token)
@@ -90,10 +75,8 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
       String(fetchLike.headers['set-cookie']),
       new RegExp(`^gatehouse_refresh=${next.refresh_token};`),
     )
-    const curlLike = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/refresh',
-      cookies: { gatehouse_refresh: next.refresh_token },
+    const curlLike = await api.refresh(next.refresh_token, {
+      via: 'cookie',
       headers: { 'content-length': '0', 'user-agent': 'curl/8.5.0', accept: '*/*' },
     })
     assert.equal(curlLike.statusCode, 200, curlLike.body)
@@ -101,7 +84,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('refreshes with the cookie when the body is empty but labelled application/json (no 400 FST_ERR_CTP_EMPTY_JSON_BODY)', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     let current = tokens.refresh_token
     for (const headers of [
       { 'content-type': 'application/json' },
@@ -129,7 +112,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('refuses a cookie-only refresh with a form or text body, even an empty one, which a cross-site form or simple request could send', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     for (const [contentType, payload] of [
       ['application/x-www-form-urlencoded', 'a=b'],
       ['application/x-www-form-urlencoded', ''],
@@ -151,14 +134,17 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('trusts http://HOST:PORT as its own origin when JWT_ISSUER is not a URL, and refuses another port of the same host', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const own = await cookieRefresh(ctx(), tokens.refresh_token, {
-      origin: 'http://127.0.0.1:8000',
-      'sec-fetch-site': 'same-origin',
+    const { tokens } = await api.loggedInUser()
+    const own = await api.refresh(tokens.refresh_token, {
+      via: 'cookie',
+      headers: {
+        origin: 'http://127.0.0.1:8000',
+        'sec-fetch-site': 'same-origin',
+      },
     })
     assert.equal(own.statusCode, 200, own.body)
     const next = own.json<Tokens>().refresh_token
-    const otherPort = await cookieRefresh(ctx(), next, { origin: 'http://127.0.0.1:8001' })
+    const otherPort = await api.refresh(next, { via: 'cookie', headers: { origin: 'http://127.0.0.1:8001' } })
     assert.equal(otherPort.statusCode, 403)
     assert.equal(otherPort.json().error.code, 'FORBIDDEN')
     assert.equal(await rotatedAt(ctx(), next), null)
@@ -174,20 +160,16 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('keeps the scope granted at login, narrowed to the current roles', async () => {
-    const { email, password } = await signupAndLogin(ctx().app)
-    const login = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      payload: { username: email, password, scope: 'todos:read' },
-    })
-    const next = (await refresh(ctx(), login.json<Tokens>().refresh_token)).json<Tokens>()
+    const { email, password } = await api.loggedInUser()
+    const login = await api.login({ username: email, password, scope: 'todos:read' })
+    const next = (await api.refresh(login.json<Tokens>().refresh_token)).json<Tokens>()
     assert.equal(next.scope, 'todos:read')
     assert.equal(decodeJwt(next.access_token).scope, 'todos:read')
   })
 
   it('stores only the hash of the new refresh token, and retires the old one', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { tokens } = await api.loggedInUser()
+    const next = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     const { db } = ctx().context
     const rows = await db
       .selectFrom('refresh_tokens')
@@ -204,20 +186,20 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('answers a refresh token past REFRESH_TOKEN_TTL with 401', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     ctx().clock.advance(7 * 86400 + 1)
-    const response = await refresh(ctx(), tokens.refresh_token)
+    const response = await api.refresh(tokens.refresh_token)
     assert.equal(response.statusCode, 401)
     assert.equal(response.json().error.code, 'INVALID_REFRESH_TOKEN')
   })
 
   it('ends a session at its absolute lifetime however often it is refreshed', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     let current = tokens.refresh_token
     let lastExpiresIn = Infinity
     for (let day = 6; day <= 30; day += 6) {
       ctx().clock.advance(6 * 86400)
-      const response = await refresh(ctx(), current)
+      const response = await api.refresh(current)
       if (day < 30) {
         assert.equal(response.statusCode, 200, `day ${day}`)
         current = response.json<Tokens>().refresh_token
@@ -230,10 +212,10 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('within the grace window, gives a replay the same successor, so the session never forks', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { tokens } = await api.loggedInUser()
+    const first = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(5)
-    const again = await refresh(ctx(), tokens.refresh_token)
+    const again = await api.refresh(tokens.refresh_token)
     assert.equal(again.statusCode, 200)
     const second = again.json<Tokens>()
     assert.equal(second.refresh_token, first.refresh_token, 'the successor the rotation issued')
@@ -243,7 +225,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
       new RegExp(`^gatehouse_refresh=${first.refresh_token};`),
     )
     for (const next of [first, second]) {
-      assert.equal((await me(ctx(), next.access_token)).statusCode, 200)
+      assert.equal((await api.me(next.access_token)).statusCode, 200)
     }
     const tokensOfSession = await ctx()
       .context.db.selectFrom('refresh_tokens')
@@ -251,28 +233,28 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
       .where('session_id', '=', String(decodeJwt(tokens.access_token).sid))
       .execute()
     assert.equal(tokensOfSession.length, 2, 'the login token and its one successor')
-    assert.equal((await refresh(ctx(), first.refresh_token)).statusCode, 200)
+    assert.equal((await api.refresh(first.refresh_token)).statusCode, 200)
   })
 
   it('gives a replay of a token whose successor was rotated since that same successor, under the successor’s own grace rule', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const second = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { tokens } = await api.loggedInUser()
+    const second = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(3)
-    const third = (await refresh(ctx(), second.refresh_token)).json<Tokens>()
+    const third = (await api.refresh(second.refresh_token)).json<Tokens>()
     ctx().clock.advance(3)
-    const replay = await refresh(ctx(), tokens.refresh_token)
+    const replay = await api.refresh(tokens.refresh_token)
     assert.equal(replay.statusCode, 200)
     assert.equal(replay.json<Tokens>().refresh_token, second.refresh_token)
-    const replayOfSecond = await refresh(ctx(), second.refresh_token)
+    const replayOfSecond = await api.refresh(second.refresh_token)
     assert.equal(replayOfSecond.json<Tokens>().refresh_token, third.refresh_token, 'within its own window')
     ctx().clock.advance(8)
-    assert.equal((await refresh(ctx(), second.refresh_token)).statusCode, 401, 'past its own window: theft')
-    assert.equal((await refresh(ctx(), third.refresh_token)).statusCode, 401, 'the session ended')
+    assert.equal((await api.refresh(second.refresh_token)).statusCode, 401, 'past its own window: theft')
+    assert.equal((await api.refresh(third.refresh_token)).statusCode, 401, 'the session ended')
   })
 
   it('never keeps the sealed successor past the grace window: maintenance erases it, and it was never the token itself', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { tokens } = await api.loggedInUser()
+    const next = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     const parent = () =>
       ctx()
         .context.db.selectFrom('refresh_tokens')
@@ -289,21 +271,21 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     const erased = await runMaintenance(ctx().context)
     assert.ok(erased.replayableSuccessors! >= 1)
     assert.equal((await parent()).successor_sealed, null)
-    assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 200, 'the successor itself lives on')
+    assert.equal((await api.refresh(next.refresh_token)).statusCode, 200, 'the successor itself lives on')
   })
 
   it('after the grace window, treats reuse as theft: the whole session ends, access token included', async () => {
-    const { tokens, user } = await signupAndLogin(ctx().app)
-    const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { tokens, user } = await api.loggedInUser()
+    const next = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(11)
-    const reuse = await refresh(ctx(), tokens.refresh_token)
+    const reuse = await api.refresh(tokens.refresh_token)
     assert.equal(reuse.statusCode, 401)
     assert.equal(reuse.json().error.code, 'INVALID_REFRESH_TOKEN')
-    assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 401, 'the successor is dead too')
-    const access = await me(ctx(), next.access_token)
+    assert.equal((await api.refresh(next.refresh_token)).statusCode, 401, 'the successor is dead too')
+    const access = await api.me(next.access_token)
     assert.equal(access.statusCode, 401)
     assert.equal(access.json().error.code, 'INVALID_TOKEN')
-    assert.equal((await me(ctx(), tokens.access_token)).statusCode, 401)
+    assert.equal((await api.me(tokens.access_token)).statusCode, 401)
     assert.ok((await auditTypes(ctx(), user.id)).includes('refresh_reuse_detected'))
     const sealed = await ctx()
       .context.db.selectFrom('refresh_tokens')
@@ -318,39 +300,33 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
   })
 
   it('ends the session, the successor handed to replays included, when a replay comes after the window', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
-    const first = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const { tokens } = await api.loggedInUser()
+    const first = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(4)
-    const fork = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+    const fork = (await api.refresh(tokens.refresh_token)).json<Tokens>()
     ctx().clock.advance(7)
-    assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
+    assert.equal((await api.refresh(tokens.refresh_token)).statusCode, 401)
     for (const next of [first, fork]) {
-      assert.equal((await refresh(ctx(), next.refresh_token)).statusCode, 401)
-      const access = await me(ctx(), next.access_token)
+      assert.equal((await api.refresh(next.refresh_token)).statusCode, 401)
+      const access = await api.me(next.access_token)
       assert.equal(access.statusCode, 401)
       assert.equal(access.json().error.code, 'INVALID_TOKEN')
     }
   })
 
   it('leaves the user’s other sessions alone when one is revoked for reuse', async () => {
-    const first = await signupAndLogin(ctx().app)
-    const other = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/login',
-      payload: { username: first.email, password: first.password },
-    })
-    await refresh(ctx(), first.tokens.refresh_token)
+    const first = await api.loggedInUser()
+    const other = await api.login(first.email, first.password)
+    await api.refresh(first.tokens.refresh_token)
     ctx().clock.advance(11)
-    await refresh(ctx(), first.tokens.refresh_token)
-    assert.equal((await me(ctx(), other.json<Tokens>().access_token)).statusCode, 200)
-    assert.equal((await refresh(ctx(), other.json<Tokens>().refresh_token)).statusCode, 200)
+    await api.refresh(first.tokens.refresh_token)
+    assert.equal((await api.me(other.json<Tokens>().access_token)).statusCode, 200)
+    assert.equal((await api.refresh(other.json<Tokens>().refresh_token)).statusCode, 200)
   })
 
   it('gives fifty parallel presenters of one token one and the same successor: one rotation, one session', async () => {
-    const { tokens, authorization } = await signupAndLogin(ctx().app)
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
-    )
+    const { tokens, authorization } = await api.loggedInUser()
+    const responses = await Promise.all(Array.from({ length: 50 }, () => api.refresh(tokens.refresh_token)))
     assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
     const successors = new Set(responses.map((r) => r.json<Tokens>().refresh_token))
     assert.equal(successors.size, 1, 'every presenter got the same token')
@@ -384,8 +360,9 @@ const BROWSER_ORIGINS = {
 await describeOnDatabases(
   'POST /auth/refresh from a browser (CSRF)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('refuses a cookie refresh the browser marks Sec-Fetch-Site: cross-site with 403 FORBIDDEN, whatever the body, and leaves the token unused; a body token is not refused', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       for (const request of [
         { headers: { 'sec-fetch-site': 'cross-site' } },
         { headers: { 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' }, payload: '' },
@@ -404,17 +381,14 @@ await describeOnDatabases(
       }
       assert.equal(await rotatedAt(ctx(), tokens.refresh_token), null, 'the token was not consumed')
       // A token in the body is no CSRF: a page of another site cannot read one to send.
-      const bodyToken = await ctx().app.inject({
-        method: 'POST',
-        url: '/auth/refresh',
+      const bodyToken = await api.refresh(tokens.refresh_token, {
         headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
-        payload: { refresh_token: tokens.refresh_token },
       })
       assert.equal(bodyToken.statusCode, 200, bodyToken.body)
     })
 
     it('refuses a cookie refresh from a foreign Origin, a look-alike of a trusted one, or Origin: null', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       for (const origin of [
         'https://evil.example',
         'null',
@@ -427,9 +401,12 @@ await describeOnDatabases(
       ]) {
         // A sibling subdomain is same-site for the browser (and SameSite=Strict sends the cookie).
         for (const site of [undefined, 'same-site']) {
-          const response = await cookieRefresh(ctx(), tokens.refresh_token, {
-            origin,
-            ...(site && { 'sec-fetch-site': site }),
+          const response = await api.refresh(tokens.refresh_token, {
+            via: 'cookie',
+            headers: {
+              origin,
+              ...(site && { 'sec-fetch-site': site }),
+            },
           })
           assert.equal(response.statusCode, 403, `Origin: ${origin} (${site}): ${response.body}`)
           assert.equal(response.json().error.code, 'FORBIDDEN')
@@ -439,7 +416,7 @@ await describeOnDatabases(
     })
 
     it('takes a cookie refresh from its own origin (JWT_ISSUER), PUBLIC_URL and CORS_ORIGINS, marked same-origin, same-site or none, or unmarked', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       let current = tokens.refresh_token
       for (const headers of [
         { origin: 'https://auth.example.com', 'sec-fetch-site': 'same-origin' },
@@ -450,7 +427,7 @@ await describeOnDatabases(
         { 'sec-fetch-site': 'same-origin' },
         {},
       ]) {
-        const response = await cookieRefresh(ctx(), current, headers)
+        const response = await api.refresh(current, { via: 'cookie', headers: headers })
         assert.equal(response.statusCode, 200, `${JSON.stringify(headers)}: ${response.body}`)
         current = response.json<Tokens>().refresh_token
       }
@@ -462,29 +439,28 @@ await describeOnDatabases(
 await describeOnDatabases(
   'POST /auth/refresh with REFRESH_REUSE_GRACE=0',
   (ctx) => {
+    const api = clientFor(ctx)
     it('treats any second presentation as theft', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
-      const next = (await refresh(ctx(), tokens.refresh_token)).json<Tokens>()
+      const { tokens } = await api.loggedInUser()
+      const next = (await api.refresh(tokens.refresh_token)).json<Tokens>()
       const kept = await ctx()
         .context.db.selectFrom('refresh_tokens')
         .select('successor_sealed')
         .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
         .executeTakeFirstOrThrow()
       assert.equal(kept.successor_sealed, null, 'no successor is kept for replays')
-      assert.equal((await refresh(ctx(), tokens.refresh_token)).statusCode, 401)
-      assert.equal((await me(ctx(), next.access_token)).statusCode, 401)
+      assert.equal((await api.refresh(tokens.refresh_token)).statusCode, 401)
+      assert.equal((await api.me(next.access_token)).statusCode, 401)
     })
 
     it('never leaves two live successors after fifty parallel refreshes of one token', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
-      const responses = await Promise.all(
-        Array.from({ length: 50 }, () => refresh(ctx(), tokens.refresh_token)),
-      )
+      const { tokens } = await api.loggedInUser()
+      const responses = await Promise.all(Array.from({ length: 50 }, () => api.refresh(tokens.refresh_token)))
       const granted = responses.filter((r) => r.statusCode === 200).map((r) => r.json<Tokens>())
       assert.ok(granted.length <= 1, `${granted.length} presenters got tokens`)
       const live = []
       for (const next of granted) {
-        if ((await refresh(ctx(), next.refresh_token)).statusCode === 200) live.push(next)
+        if ((await api.refresh(next.refresh_token)).statusCode === 200) live.push(next)
       }
       assert.ok(live.length <= 1)
       assert.ok(
@@ -496,19 +472,12 @@ await describeOnDatabases(
 )
 
 await describeOnDatabases('POST /auth/token with grant_type=refresh_token', (ctx) => {
+  const api = clientFor(ctx)
   const grant = (refreshToken: string | undefined) =>
-    ctx().app.inject({
-      method: 'POST',
-      url: '/auth/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({
-        grant_type: 'refresh_token',
-        ...(refreshToken ? { refresh_token: refreshToken } : {}),
-      }).toString(),
-    })
+    api.token({ grant_type: 'refresh_token', ...(refreshToken ? { refresh_token: refreshToken } : {}) })
 
   it('gives a replay within the grace window the same successor, and ends the session on one after it', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const responses = await Promise.all(Array.from({ length: 20 }, () => grant(tokens.refresh_token)))
     assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]))
     const successors = new Set(responses.map((r) => r.json<Tokens>().refresh_token))
@@ -521,7 +490,7 @@ await describeOnDatabases('POST /auth/token with grant_type=refresh_token', (ctx
   })
 
   it('rotates like /auth/refresh, without a cookie', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const response = await grant(tokens.refresh_token)
     assert.equal(response.statusCode, 200)
     assert.notEqual(response.json().refresh_token, tokens.refresh_token)

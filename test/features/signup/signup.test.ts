@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { STRONG_PASSWORD, USER_FIELDS, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 await describeOnDatabases('POST /auth/signup', (ctx) => {
-  const signup = (payload: unknown) =>
-    ctx().app.inject({ method: 'POST', url: '/auth/signup', payload: payload as object })
+  const api = clientFor(ctx)
 
   it('creates the user and returns 201 with the user object', async () => {
     const email = uniqueEmail()
-    const response = await signup({
+    const response = await api.signup({
       email,
       password: STRONG_PASSWORD,
       username: `u${Date.now()}`,
@@ -28,7 +28,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
   })
 
   it('never returns the password or its hash', async () => {
-    const response = await signup({ email: uniqueEmail(), password: STRONG_PASSWORD })
+    const response = await api.signup({ email: uniqueEmail(), password: STRONG_PASSWORD })
     assert.equal(response.statusCode, 201)
     assert.ok(!response.body.includes(STRONG_PASSWORD))
     assert.ok(!response.body.includes('argon2'))
@@ -37,7 +37,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
 
   it('stores a new password as argon2id', async () => {
     const email = uniqueEmail()
-    await signup({ email, password: STRONG_PASSWORD })
+    await api.signup({ email, password: STRONG_PASSWORD })
     const row = await ctx()
       .context.db.selectFrom('users')
       .select('password_hash')
@@ -48,8 +48,8 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
 
   it('trims the email and treats it case-insensitively: a different case is a taken email (409)', async () => {
     const email = uniqueEmail('Case')
-    assert.equal((await signup({ email: `  ${email}  `, password: STRONG_PASSWORD })).json().email, email)
-    const again = await signup({ email: email.toUpperCase(), password: STRONG_PASSWORD })
+    assert.equal((await api.signup({ email: `  ${email}  `, password: STRONG_PASSWORD })).json().email, email)
+    const again = await api.signup({ email: email.toUpperCase(), password: STRONG_PASSWORD })
     assert.equal(again.statusCode, 409)
     assert.equal(again.json().error.code, 'ACCOUNT_EXISTS')
   })
@@ -57,10 +57,10 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
   it('rejects a taken username, compared case-insensitively, with 409 ACCOUNT_EXISTS', async () => {
     const username = `Name${Date.now()}`
     assert.equal(
-      (await signup({ email: uniqueEmail(), password: STRONG_PASSWORD, username })).statusCode,
+      (await api.signup({ email: uniqueEmail(), password: STRONG_PASSWORD, username })).statusCode,
       201,
     )
-    const again = await signup({
+    const again = await api.signup({
       email: uniqueEmail(),
       password: STRONG_PASSWORD,
       username: username.toLowerCase(),
@@ -76,7 +76,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
     ['on the common-password list in another case', 'PassWord123'],
   ] as const) {
     it(`rejects a password ${why} with 422 and a detail on the password field`, async () => {
-      const response = await signup({ email: uniqueEmail(), password })
+      const response = await api.signup({ email: uniqueEmail(), password })
       assert.equal(response.statusCode, 422)
       const { error } = response.json()
       assert.equal(error.code, 'VALIDATION_ERROR')
@@ -86,9 +86,9 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
 
   it('rejects a password equal to the email or the username', async () => {
     const email = uniqueEmail()
-    const sameAsEmail = await signup({ email, password: email })
+    const sameAsEmail = await api.signup({ email, password: email })
     assert.equal(sameAsEmail.statusCode, 422)
-    const sameAsUsername = await signup({
+    const sameAsUsername = await api.signup({
       email: uniqueEmail(),
       password: 'LongUsername1',
       username: 'LongUsername1',
@@ -99,7 +99,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
 
   it('accepts any characters in a password, normalised with NFKC (no composition rules)', async () => {
     const email = uniqueEmail()
-    const response = await signup({ email, password: 'ﬁsh ﬁngers and custard' })
+    const response = await api.signup({ email, password: 'ﬁsh ﬁngers and custard' })
     assert.equal(response.statusCode, 201)
     const login = await ctx().app.inject({
       method: 'POST',
@@ -110,7 +110,7 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
   })
 
   it('lists every invalid field in details', async () => {
-    const response = await signup({ email: 'not-an-email', password: 42, username: 'a b' })
+    const response = await api.signup({ email: 'not-an-email', password: 42, username: 'a b' })
     assert.equal(response.statusCode, 422)
     const fields = response
       .json()
@@ -120,13 +120,13 @@ await describeOnDatabases('POST /auth/signup', (ctx) => {
   })
 
   it('reports a missing field by name', async () => {
-    const response = await signup({ password: STRONG_PASSWORD })
+    const response = await api.signup({ password: STRONG_PASSWORD })
     assert.equal(response.statusCode, 422)
     assert.deepEqual(response.json().error.details, [{ field: 'email', message: 'is required' }])
   })
 
   it('does not let a client choose its roles', async () => {
-    const response = await signup({ email: uniqueEmail(), password: STRONG_PASSWORD, roles: ['admin'] })
+    const response = await api.signup({ email: uniqueEmail(), password: STRONG_PASSWORD, roles: ['admin'] })
     assert.equal(response.statusCode, 201)
     assert.deepEqual(response.json().roles, ['user'])
   })

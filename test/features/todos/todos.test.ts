@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
-import { describeOnDatabases, signupAndLogin, type TestApp } from '../../support/harness.ts'
+import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
+import { ADMIN, clientFor } from '../../support/client.ts'
 
-const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'an admin passphrase 42' }
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
 
 interface Todo {
@@ -14,42 +14,24 @@ interface Todo {
   updated_at: string
 }
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-
-async function login(t: TestApp, username: string, password: string, scope?: string): Promise<string> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/auth/login',
-    payload: { username, password, ...(scope !== undefined && { scope }) },
-  })
-  assert.equal(response.statusCode, 200, response.body)
-  return response.json().access_token
-}
-
 /** A fresh user with a full token and, from separate logins, a `todos:read`-only and a `profile`-only one. */
 async function userWithScopedTokens(t: TestApp) {
-  const { user, email, password, tokens } = await signupAndLogin(t.app)
-  const readOnly = await login(t, email, password, 'todos:read')
-  const profileOnly = await login(t, email, password, 'profile')
+  const api = clientFor(t)
+  const { user, email, password, tokens } = await api.loggedInUser()
+  const readOnly = (await api.tokens(email, password, { scope: 'todos:read' })).access_token
+  const profileOnly = (await api.tokens(email, password, { scope: 'profile' })).access_token
   return { user, email, password, token: tokens.access_token, readOnly, profileOnly }
 }
 
 async function createTodo(t: TestApp, token: string, title: string): Promise<Todo> {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/todos',
-    headers: bearer(token),
-    payload: { title },
-  })
+  const response = await clientFor(t).as(token).post('/todos', { title })
   assert.equal(response.statusCode, 201, response.body)
   return response.json()
 }
 
-const getTodo = (t: TestApp, token: string, id: string) =>
-  t.app.inject({ method: 'GET', url: `/todos/${id}`, headers: bearer(token) })
+const getTodo = (t: TestApp, token: string, id: string) => clientFor(t).as(token).get(`/todos/${id}`)
 
-const listTodos = (t: TestApp, token: string, query = '') =>
-  t.app.inject({ method: 'GET', url: `/todos${query}`, headers: bearer(token) })
+const listTodos = (t: TestApp, token: string, query = '') => clientFor(t).as(token).get(`/todos${query}`)
 
 /** The todo row as stored, whoever owns it. */
 const storedTodo = (t: TestApp, id: string) =>
@@ -112,8 +94,9 @@ function assertAuthRequired(response: LightMyRequestResponse) {
 }
 
 await describeOnDatabases('POST /todos', (ctx) => {
+  const api = clientFor(ctx)
   it('creates a todo for the caller with 201: not done, timestamps of now', async () => {
-    const { user, tokens } = await signupAndLogin(ctx().app)
+    const { user, tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Buy milk')
     assert.deepEqual(Object.keys(todo).sort(), ['created_at', 'done', 'id', 'title', 'updated_at'])
     assert.match(todo.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
@@ -126,14 +109,14 @@ await describeOnDatabases('POST /todos', (ctx) => {
   })
 
   it('accepts titles of 1 and of 500 characters, counting characters rather than bytes', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     for (const title of ['x', 'x'.repeat(500), 'é'.repeat(500), 'Tab-free “quotes” and emoji 🙂']) {
       assert.equal((await createTodo(ctx(), tokens.access_token, title)).title, title)
     }
   })
 
   it('rejects an empty, a 501-character, a control-character, a non-string or a missing title with 422', async () => {
-    const { user, tokens } = await signupAndLogin(ctx().app)
+    const { user, tokens } = await api.loggedInUser()
     const invalid: unknown[] = [
       { title: '' },
       { title: 'x'.repeat(501) },
@@ -147,12 +130,7 @@ await describeOnDatabases('POST /todos', (ctx) => {
       {},
     ]
     for (const payload of invalid) {
-      const response = await ctx().app.inject({
-        method: 'POST',
-        url: '/todos',
-        headers: bearer(tokens.access_token),
-        payload: payload as object,
-      })
+      const response = await api.as(tokens.access_token).post('/todos', payload as object)
       assertValidationError(response, 'title')
     }
     assert.equal(await countTodosOf(ctx(), user.id), 0)
@@ -161,12 +139,7 @@ await describeOnDatabases('POST /todos', (ctx) => {
   it('needs the todos:write scope: a todos:read or profile token gets 403 FORBIDDEN and nothing is created', async () => {
     const { user, readOnly, profileOnly } = await userWithScopedTokens(ctx())
     for (const token of [readOnly, profileOnly]) {
-      const response = await ctx().app.inject({
-        method: 'POST',
-        url: '/todos',
-        headers: bearer(token),
-        payload: { title: 'not allowed' },
-      })
+      const response = await api.as(token).post('/todos', { title: 'not allowed' })
       assertForbidden(response)
     }
     assert.equal(await countTodosOf(ctx(), user.id), 0)
@@ -181,8 +154,9 @@ await describeOnDatabases('POST /todos', (ctx) => {
 })
 
 await describeOnDatabases('GET /todos/{id}', (ctx) => {
+  const api = clientFor(ctx)
   it('returns one of the caller’s todos', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Read me')
     const response = await getTodo(ctx(), tokens.access_token, todo.id)
     assert.equal(response.statusCode, 200)
@@ -190,8 +164,8 @@ await describeOnDatabases('GET /todos/{id}', (ctx) => {
   })
 
   it('answers 404 for another user’s todo, exactly as for one that does not exist', async () => {
-    const owner = await signupAndLogin(ctx().app)
-    const stranger = await signupAndLogin(ctx().app)
+    const owner = await api.loggedInUser()
+    const stranger = await api.loggedInUser()
     const todo = await createTodo(ctx(), owner.tokens.access_token, 'Private')
     const theirs = await getTodo(ctx(), stranger.tokens.access_token, todo.id)
     const unknown = await getTodo(ctx(), stranger.tokens.access_token, UNKNOWN_ID)
@@ -206,7 +180,7 @@ await describeOnDatabases('GET /todos/{id}', (ctx) => {
   })
 
   it('answers 422 for an id that is not a UUID', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     assertValidationError(await getTodo(ctx(), tokens.access_token, "1' OR '1'='1"), 'id')
   })
 
@@ -220,18 +194,18 @@ await describeOnDatabases('GET /todos/{id}', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Hidden')
     assertAuthRequired(await ctx().app.inject({ method: 'GET', url: `/todos/${todo.id}` }))
   })
 })
 
 await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
-  const patch = (token: string, id: string, payload: object) =>
-    ctx().app.inject({ method: 'PATCH', url: `/todos/${id}`, headers: bearer(token), payload })
+  const api = clientFor(ctx)
+  const patch = (token: string, id: string, payload: object) => api.as(token).patch(`/todos/${id}`, payload)
 
   it('changes the title and the done flag, moves updated_at and keeps created_at', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Draft')
     ctx().clock.advance(5)
     const response = await patch(tokens.access_token, todo.id, { title: 'Final', done: true })
@@ -247,7 +221,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('changes only the fields sent', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Keep this title')
     const done = (await patch(tokens.access_token, todo.id, { done: true })).json<Todo>()
     assert.equal(done.title, 'Keep this title')
@@ -260,7 +234,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('rejects an invalid title or done flag with 422 and leaves the todo unchanged', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Stable')
     for (const [payload, field] of [
       [{ title: '' }, 'title'],
@@ -274,8 +248,8 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('answers 404 for another user’s todo and leaves it unchanged', async () => {
-    const owner = await signupAndLogin(ctx().app)
-    const stranger = await signupAndLogin(ctx().app)
+    const owner = await api.loggedInUser()
+    const stranger = await api.loggedInUser()
     const todo = await createTodo(ctx(), owner.tokens.access_token, 'Mine')
     ctx().clock.advance(1)
     assertNotFound(await patch(stranger.tokens.access_token, todo.id, { title: 'Hijacked', done: true }))
@@ -294,7 +268,7 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token and changes nothing', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Anonymous-proof')
     assertAuthRequired(
       await ctx().app.inject({ method: 'PATCH', url: `/todos/${todo.id}`, payload: { done: true } }),
@@ -304,11 +278,11 @@ await describeOnDatabases('PATCH /todos/{id}', (ctx) => {
 })
 
 await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
-  const remove = (token: string, id: string) =>
-    ctx().app.inject({ method: 'DELETE', url: `/todos/${id}`, headers: bearer(token) })
+  const api = clientFor(ctx)
+  const remove = (token: string, id: string) => api.as(token).delete(`/todos/${id}`)
 
   it('deletes one of the caller’s todos with 204; it is gone afterwards', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Short-lived')
     const kept = await createTodo(ctx(), tokens.access_token, 'Long-lived')
     const response = await remove(tokens.access_token, todo.id)
@@ -321,8 +295,8 @@ await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
   })
 
   it('answers 404 for another user’s todo, which stays', async () => {
-    const owner = await signupAndLogin(ctx().app)
-    const stranger = await signupAndLogin(ctx().app)
+    const owner = await api.loggedInUser()
+    const stranger = await api.loggedInUser()
     const todo = await createTodo(ctx(), owner.tokens.access_token, 'Do not delete')
     assertNotFound(await remove(stranger.tokens.access_token, todo.id))
     assert.deepEqual((await getTodo(ctx(), owner.tokens.access_token, todo.id)).json(), todo)
@@ -336,7 +310,7 @@ await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
   })
 
   it('answers 401 AUTH_REQUIRED without a token and deletes nothing', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     const todo = await createTodo(ctx(), tokens.access_token, 'Survivor')
     assertAuthRequired(await ctx().app.inject({ method: 'DELETE', url: `/todos/${todo.id}` }))
     assert.equal((await getTodo(ctx(), tokens.access_token, todo.id)).statusCode, 200)
@@ -346,9 +320,10 @@ await describeOnDatabases('DELETE /todos/{id}', (ctx) => {
 await describeOnDatabases(
   'GET /todos',
   (ctx) => {
+    const api = clientFor(ctx)
     it('lists only the caller’s todos, newest first', async () => {
-      const mine = await signupAndLogin(ctx().app)
-      const theirs = await signupAndLogin(ctx().app)
+      const mine = await api.loggedInUser()
+      const theirs = await api.loggedInUser()
       const first = await createTodo(ctx(), mine.tokens.access_token, 'first')
       ctx().clock.advance(1)
       await createTodo(ctx(), theirs.tokens.access_token, 'not mine')
@@ -372,16 +347,16 @@ await describeOnDatabases(
     })
 
     it('answers ?all=true from a user with 403 FORBIDDEN', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       assertForbidden(await listTodos(ctx(), tokens.access_token, '?all=true'))
     })
 
     it('lists everyone’s todos for an admin with ?all=true, and only the admin’s own without it', async () => {
-      const alice = await signupAndLogin(ctx().app)
-      const bob = await signupAndLogin(ctx().app)
+      const alice = await api.loggedInUser()
+      const bob = await api.loggedInUser()
       const aliceTodo = await createTodo(ctx(), alice.tokens.access_token, 'alice’s')
       const bobTodo = await createTodo(ctx(), bob.tokens.access_token, 'bob’s')
-      const admin = await login(ctx(), ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)
+      const admin = await api.adminToken()
       const adminTodo = await createTodo(ctx(), admin, 'admin’s')
 
       const everyone = (await allPages(ctx(), admin, '?all=true&limit=100')).flat()
@@ -400,7 +375,7 @@ await describeOnDatabases(
     })
 
     it('re-checks the admin role on the user’s current record for ?all=true', async () => {
-      const { user, email, password } = await signupAndLogin(ctx().app)
+      const { user, email, password } = await api.loggedInUser()
       const { db } = ctx().context
       const setRoles = (roles: string[]) =>
         db
@@ -409,7 +384,7 @@ await describeOnDatabases(
           .where('id', '=', user.id)
           .execute()
       await setRoles(['user', 'admin'])
-      const token = await login(ctx(), email, password)
+      const token = (await api.tokens(email, password)).access_token
       assert.equal((await listTodos(ctx(), token, '?all=true')).statusCode, 200)
       await setRoles(['user'])
       assertForbidden(await listTodos(ctx(), token, '?all=true'))
@@ -417,7 +392,7 @@ await describeOnDatabases(
     })
 
     it('pages newest first with next_cursor until null, breaking same-millisecond ties by id, skipping and repeating nothing', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       const token = tokens.access_token
       const created: Todo[] = []
       for (let i = 0; i < 10; i++) {
@@ -444,7 +419,7 @@ await describeOnDatabases(
     })
 
     it('gives next_cursor null on a last page that is exactly full', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       const created: Todo[] = []
       for (let i = 0; i < 6; i++) created.push(await createTodo(ctx(), tokens.access_token, `todo ${i}`))
       const pages = await allPages(ctx(), tokens.access_token, '?limit=3')
@@ -453,7 +428,7 @@ await describeOnDatabases(
     })
 
     it('skips and repeats none of the listed todos when new ones are created between pages; those show on page 1 of a new listing', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       const token = tokens.access_token
       const original: Todo[] = []
       for (let i = 0; i < 12; i++) {
@@ -489,7 +464,7 @@ await describeOnDatabases(
     })
 
     it('answers a cursor it did not issue with 422 naming cursor', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
       for (const cursor of [
         'not-a-cursor',
@@ -505,7 +480,7 @@ await describeOnDatabases(
     })
 
     it('answers a well-formed cursor whose parts are not a timestamp and an id with 422 naming cursor', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
       for (const cursor of [
         encode(['yesterday', UNKNOWN_ID]),
@@ -517,7 +492,7 @@ await describeOnDatabases(
     })
 
     it('answers a limit outside 1 to 100 with 422 naming limit', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
+      const { tokens } = await api.loggedInUser()
       for (const limit of ['0', '101', '-1', 'ten', '2.5']) {
         assertValidationError(await listTodos(ctx(), tokens.access_token, `?limit=${limit}`), 'limit')
       }

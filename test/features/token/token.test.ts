@@ -1,30 +1,15 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
-  const token = (form: Record<string, string | undefined>) =>
-    ctx().app.inject({
-      method: 'POST',
-      url: '/auth/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(form as Record<string, string>).toString(),
-    })
-
-  async function newUser() {
-    const email = uniqueEmail()
-    const response = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/signup',
-      payload: { email, password: STRONG_PASSWORD },
-    })
-    assert.equal(response.statusCode, 201)
-    return email
-  }
+  const api = clientFor(ctx)
+  const newUser = async () => (await api.signedUpUser()).email
 
   it('grants tokens for grant_type=password, with no-store and no-cache (§5.1)', async () => {
     const email = await newUser()
-    const response = await token({
+    const response = await api.token({
       grant_type: 'password',
       username: email,
       password: STRONG_PASSWORD,
@@ -41,7 +26,7 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
 
   it('ignores parameters it does not know, such as a public client_id (§3.2)', async () => {
     const email = await newUser()
-    const response = await token({
+    const response = await api.token({
       grant_type: 'password',
       username: email,
       password: STRONG_PASSWORD,
@@ -52,7 +37,7 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
 
   it('answers a wrong password with 400 invalid_grant in RFC 6749 §5.2 form', async () => {
     const email = await newUser()
-    const response = await token({ grant_type: 'password', username: email, password: 'wrong password!' })
+    const response = await api.token({ grant_type: 'password', username: email, password: 'wrong password!' })
     assert.equal(response.statusCode, 400)
     assert.deepEqual(Object.keys(response.json()).sort(), ['error', 'error_description'])
     assert.equal(response.json().error, 'invalid_grant')
@@ -61,8 +46,8 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
 
   it('answers an unknown user exactly like a wrong password', async () => {
     const email = await newUser()
-    const wrong = await token({ grant_type: 'password', username: email, password: 'wrong password!' })
-    const unknown = await token({
+    const wrong = await api.token({ grant_type: 'password', username: email, password: 'wrong password!' })
+    const unknown = await api.token({
       grant_type: 'password',
       username: uniqueEmail(),
       password: 'wrong password!',
@@ -72,7 +57,7 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
   })
 
   it('answers an unknown grant type with unsupported_grant_type', async () => {
-    const response = await token({ grant_type: 'client_credentials' })
+    const response = await api.token({ grant_type: 'client_credentials' })
     assert.equal(response.statusCode, 400)
     assert.equal(response.json().error, 'unsupported_grant_type')
   })
@@ -82,7 +67,7 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
       { username: 'x', password: 'y' },
       { grant_type: 'password', username: 'x' },
     ]) {
-      const response = await token(form)
+      const response = await api.token(form)
       assert.equal(response.statusCode, 400)
       assert.equal(response.json().error, 'invalid_request')
     }
@@ -100,7 +85,7 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
 
   it('does not set the refresh cookie (it is for API clients, not browsers)', async () => {
     const email = await newUser()
-    const response = await token({ grant_type: 'password', username: email, password: STRONG_PASSWORD })
+    const response = await api.token({ grant_type: 'password', username: email, password: STRONG_PASSWORD })
     assert.equal(response.headers['set-cookie'], undefined)
   })
 })

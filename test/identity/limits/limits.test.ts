@@ -6,12 +6,12 @@ import { createTestDatabase, REDIS_URL, sharedServicesSkip } from '../../support
 import {
   STRONG_PASSWORD,
   describeOnDatabases,
-  signupAndLogin,
   startTestApp,
   stopTestApp,
   uniqueEmail,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 function assertLimited(response: LightMyRequestResponse, retryAfter?: number) {
   assert.equal(response.statusCode, 429, response.body)
@@ -24,54 +24,45 @@ function assertLimited(response: LightMyRequestResponse, retryAfter?: number) {
   if (retryAfter !== undefined) assert.equal(header, retryAfter)
 }
 
-const login = (t: TestApp, username: string, password: string, remoteAddress = '127.0.0.1', headers = {}) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/auth/login',
-    remoteAddress,
-    headers,
-    payload: { username, password },
-  })
-
 async function newAccount(t: TestApp) {
-  const email = uniqueEmail()
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/auth/signup',
-    remoteAddress: `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
-    payload: { email, password: STRONG_PASSWORD },
-  })
-  assert.equal(response.statusCode, 201, response.body)
-  return email
+  const remoteAddress = `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`
+  return (await clientFor(t).signedUpUser({}, { remoteAddress })).email
 }
 
 await describeOnDatabases(
   'Login rate limits (LOGIN_RATE_LIMIT=3)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('limits attempts per client address, whatever the account, with Retry-After', async () => {
       const address = '198.51.100.1'
       for (let i = 0; i < 3; i++)
-        assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', address)).statusCode, 401)
-      assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', address), 20)
-      const elsewhere = await login(ctx(), uniqueEmail(), 'wrong password', '198.51.100.2')
+        assert.equal(
+          (await api.login(uniqueEmail(), 'wrong password', { remoteAddress: address })).statusCode,
+          401,
+        )
+      assertLimited(await api.login(uniqueEmail(), 'wrong password', { remoteAddress: address }), 20)
+      const elsewhere = await api.login(uniqueEmail(), 'wrong password', { remoteAddress: '198.51.100.2' })
       assert.equal(elsewhere.statusCode, 401, 'another address has its own budget')
       ctx().clock.advance(20)
       assert.equal(
-        (await login(ctx(), uniqueEmail(), 'wrong password', address)).statusCode,
+        (await api.login(uniqueEmail(), 'wrong password', { remoteAddress: address })).statusCode,
         401,
         'one attempt back after 60/3 s',
       )
-      assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', address))
+      assertLimited(await api.login(uniqueEmail(), 'wrong password', { remoteAddress: address }))
     })
 
     it('limits attempts per account from one network (/24), whatever the address in it, even with the right password', async () => {
       const email = await newAccount(ctx())
       for (let i = 0; i < 3; i++) {
-        assert.equal((await login(ctx(), email, STRONG_PASSWORD, `203.0.113.${i + 1}`)).statusCode, 200)
+        assert.equal(
+          (await api.login(email, STRONG_PASSWORD, { remoteAddress: `203.0.113.${i + 1}` })).statusCode,
+          200,
+        )
       }
-      assertLimited(await login(ctx(), email.toUpperCase(), STRONG_PASSWORD, '203.0.113.9'))
+      assertLimited(await api.login(email.toUpperCase(), STRONG_PASSWORD, { remoteAddress: '203.0.113.9' }))
       assert.equal(
-        (await login(ctx(), email, STRONG_PASSWORD, '192.0.2.1')).statusCode,
+        (await api.login(email, STRONG_PASSWORD, { remoteAddress: '192.0.2.1' })).statusCode,
         200,
         'the same account from another network has a budget of its own',
       )
@@ -95,7 +86,10 @@ await describeOnDatabases(
         payload: '{"username":',
       })
       assert.equal(unparsable.statusCode, 400)
-      assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', address)).statusCode, 401)
+      assert.equal(
+        (await api.login(uniqueEmail(), 'wrong password', { remoteAddress: address })).statusCode,
+        401,
+      )
       assertLimited(
         await ctx().app.inject({ method: 'POST', url: '/auth/login', remoteAddress: address, payload: {} }),
       )
@@ -118,13 +112,7 @@ await describeOnDatabases(
 
     it('counts empty form bodies, and cross-site forms refused with 403, against the address on /auth/login and /auth/token alike, up to 429', async () => {
       const emptyForm = (url: string, headers: Record<string, string> = {}) =>
-        ctx().app.inject({
-          method: 'POST',
-          url,
-          remoteAddress: '198.51.100.93',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-          payload: '',
-        })
+        api.request({ method: 'POST', url, remoteAddress: '198.51.100.93', headers, form: {} })
       assert.equal((await emptyForm('/auth/login')).statusCode, 422)
       const crossSite = await emptyForm('/auth/login', { 'sec-fetch-site': 'cross-site' })
       assert.equal(crossSite.statusCode, 403)
@@ -138,42 +126,45 @@ await describeOnDatabases(
 
     it('counts every address of one IPv6 /64 as one client, and another /64 apart', async () => {
       for (let i = 1; i <= 3; i++) {
-        const response = await login(
-          ctx(),
-          uniqueEmail(),
-          'wrong password',
-          `2001:db8:7:8::${i.toString(16)}`,
-        )
+        const response = await api.login(uniqueEmail(), 'wrong password', {
+          remoteAddress: `2001:db8:7:8::${i.toString(16)}`,
+        })
         assert.equal(response.statusCode, 401)
       }
-      assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', '2001:db8:7:8:ffff:1:2:3'))
-      assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', '2001:db8:7:9::1')).statusCode, 401)
+      assertLimited(
+        await api.login(uniqueEmail(), 'wrong password', { remoteAddress: '2001:db8:7:8:ffff:1:2:3' }),
+      )
+      assert.equal(
+        (await api.login(uniqueEmail(), 'wrong password', { remoteAddress: '2001:db8:7:9::1' })).statusCode,
+        401,
+      )
     })
 
     it('counts an IPv4-mapped IPv6 address as the IPv4 address it maps', async () => {
       for (let i = 0; i < 2; i++)
-        assert.equal((await login(ctx(), uniqueEmail(), 'wrong password', '198.51.100.92')).statusCode, 401)
+        assert.equal(
+          (await api.login(uniqueEmail(), 'wrong password', { remoteAddress: '198.51.100.92' })).statusCode,
+          401,
+        )
       assert.equal(
-        (await login(ctx(), uniqueEmail(), 'wrong password', '::ffff:198.51.100.92')).statusCode,
+        (await api.login(uniqueEmail(), 'wrong password', { remoteAddress: '::ffff:198.51.100.92' }))
+          .statusCode,
         401,
       )
-      assertLimited(await login(ctx(), uniqueEmail(), 'wrong password', '::ffff:c633:645c'))
+      assertLimited(await api.login(uniqueEmail(), 'wrong password', { remoteAddress: '::ffff:c633:645c' }))
     })
 
     it('limits the password grant of /auth/token, answering in RFC 6749 form', async () => {
       const address = '198.51.100.7'
       const grant = () =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/token',
-          remoteAddress: address,
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({
+        api.token(
+          {
             grant_type: 'password',
             username: uniqueEmail(),
             password: 'x',
-          }).toString(),
-        })
+          },
+          { remoteAddress: address },
+        )
       for (let i = 0; i < 3; i++) assert.equal((await grant()).statusCode, 400)
       const limited = await grant()
       assert.equal(limited.statusCode, 429)
@@ -183,7 +174,10 @@ await describeOnDatabases(
 
     it('reads the client address from X-Forwarded-For only when TRUST_PROXY says so', async () => {
       const spoofed = (i: number) =>
-        login(ctx(), uniqueEmail(), 'wrong password', '198.51.100.20', { 'x-forwarded-for': `192.0.2.${i}` })
+        api.login(uniqueEmail(), 'wrong password', {
+          remoteAddress: '198.51.100.20',
+          headers: { 'x-forwarded-for': `192.0.2.${i}` },
+        })
       for (let i = 0; i < 3; i++) assert.equal((await spoofed(i)).statusCode, 401)
       assertLimited(await spoofed(99))
     })
@@ -194,9 +188,13 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Login rate limits behind a trusted proxy (TRUST_PROXY=127.0.0.1)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('keys the budget on the forwarded client address', async () => {
       const from = (client: string) =>
-        login(ctx(), uniqueEmail(), 'wrong password', '127.0.0.1', { 'x-forwarded-for': client })
+        api.login(uniqueEmail(), 'wrong password', {
+          remoteAddress: '127.0.0.1',
+          headers: { 'x-forwarded-for': client },
+        })
       for (let i = 0; i < 2; i++) assert.equal((await from('192.0.2.1')).statusCode, 401)
       assertLimited(await from('192.0.2.1'))
       assert.equal((await from('192.0.2.2')).statusCode, 401)
@@ -208,14 +206,10 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Signup rate limit (SIGNUP_RATE_LIMIT=2)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('limits signups per client address', async () => {
       const signup = (email: string) =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/signup',
-          remoteAddress: '198.51.100.30',
-          payload: { email, password: STRONG_PASSWORD },
-        })
+        api.signup({ email, password: STRONG_PASSWORD }, { remoteAddress: '198.51.100.30' })
       assert.equal((await signup(uniqueEmail())).statusCode, 201)
       assert.equal((await signup(uniqueEmail())).statusCode, 201)
       assertLimited(await signup(uniqueEmail()), 30)
@@ -223,12 +217,10 @@ await describeOnDatabases(
 
     it('counts a burst of invalid bodies before parsing them, up to 429', async () => {
       const invalid = () =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/signup',
-          remoteAddress: '198.51.100.32',
-          payload: { email: 'a@' + 'a.'.repeat(5_000) + ' x', password: 'short' },
-        })
+        api.signup(
+          { email: 'a@' + 'a.'.repeat(5_000) + ' x', password: 'short' },
+          { remoteAddress: '198.51.100.32' },
+        )
       assert.equal((await invalid()).statusCode, 422)
       assert.equal((await invalid()).statusCode, 422)
       assertLimited(await invalid())
@@ -237,12 +229,7 @@ await describeOnDatabases(
     it('counts attempts with a taken email too, so the 409 cannot be used to probe at speed', async () => {
       const taken = await newAccount(ctx())
       const signup = () =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/signup',
-          remoteAddress: '198.51.100.31',
-          payload: { email: taken, password: STRONG_PASSWORD },
-        })
+        api.signup({ email: taken, password: STRONG_PASSWORD }, { remoteAddress: '198.51.100.31' })
       assert.equal((await signup()).statusCode, 409)
       assert.equal((await signup()).statusCode, 409)
       assertLimited(await signup())
@@ -252,20 +239,21 @@ await describeOnDatabases(
 )
 
 await describeOnDatabases('Failed-login throttle', (ctx) => {
+  const api = clientFor(ctx)
   const auditOf = (t: TestApp, type: string) =>
     t.context.db.selectFrom('audit_events').selectAll().where('type', '=', type).execute()
 
   it('slows an account down after 5 failures in a row, doubling up to 15 minutes, and audits each block', async () => {
     const email = await newAccount(ctx())
-    for (let i = 0; i < 5; i++) assert.equal((await login(ctx(), email, 'wrong password')).statusCode, 401)
-    assertLimited(await login(ctx(), email, STRONG_PASSWORD), 1)
+    for (let i = 0; i < 5; i++) assert.equal((await api.login(email, 'wrong password')).statusCode, 401)
+    assertLimited(await api.login(email, STRONG_PASSWORD), 1)
     ctx().clock.advance(1)
-    assert.equal((await login(ctx(), email, 'wrong password')).statusCode, 401)
-    assertLimited(await login(ctx(), email, STRONG_PASSWORD), 2)
+    assert.equal((await api.login(email, 'wrong password')).statusCode, 401)
+    assertLimited(await api.login(email, STRONG_PASSWORD), 2)
     for (const seconds of [2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]) {
       ctx().clock.advance(seconds)
-      assert.equal((await login(ctx(), email, 'wrong password')).statusCode, 401)
-      assertLimited(await login(ctx(), email, STRONG_PASSWORD))
+      assert.equal((await api.login(email, 'wrong password')).statusCode, 401)
+      assertLimited(await api.login(email, STRONG_PASSWORD))
     }
     const [lastBlock] = (await auditOf(ctx(), 'login_throttled'))
       .filter((e) => JSON.parse(e.data).username === email)
@@ -273,7 +261,7 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
     assert.deepEqual(JSON.parse(lastBlock!.data), { username: email, failures: 17, seconds: 900 })
     ctx().clock.advance(900)
     assert.equal(
-      (await login(ctx(), email, STRONG_PASSWORD)).statusCode,
+      (await api.login(email, STRONG_PASSWORD)).statusCode,
       200,
       'the owner gets in once the block ends',
     )
@@ -281,10 +269,10 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
 
   it('forgets the failures after a successful login', async () => {
     const email = await newAccount(ctx())
-    for (let i = 0; i < 4; i++) await login(ctx(), email, 'wrong password')
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
-    for (let i = 0; i < 4; i++) assert.equal((await login(ctx(), email, 'wrong password')).statusCode, 401)
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD)).statusCode, 200)
+    for (let i = 0; i < 4; i++) await api.login(email, 'wrong password')
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
+    for (let i = 0; i < 4; i++) assert.equal((await api.login(email, 'wrong password')).statusCode, 401)
+    assert.equal((await api.login(email, STRONG_PASSWORD)).statusCode, 200)
   })
 
   it('throttles an unknown account exactly like a real one, so blocks reveal nothing', async () => {
@@ -292,8 +280,8 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
     const unknown = uniqueEmail()
     const bodies = []
     for (const email of [real, unknown]) {
-      for (let i = 0; i < 5; i++) await login(ctx(), email, 'wrong password')
-      const blocked = await login(ctx(), email, 'wrong password')
+      for (let i = 0; i < 5; i++) await api.login(email, 'wrong password')
+      const blocked = await api.login(email, 'wrong password')
       assertLimited(blocked, 1)
       bodies.push({ ...blocked.json().error, request_id: undefined })
     }
@@ -302,11 +290,11 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
 
   it('keeps a guesser on another network from locking the owner out of their usual network', async () => {
     const email = await newAccount(ctx())
-    assert.equal((await login(ctx(), email, STRONG_PASSWORD, '192.0.2.40')).statusCode, 200)
-    for (let i = 0; i < 20; i++) await login(ctx(), email, 'wrong password', '203.0.113.40')
-    assertLimited(await login(ctx(), email, STRONG_PASSWORD, '203.0.113.41'))
+    assert.equal((await api.login(email, STRONG_PASSWORD, { remoteAddress: '192.0.2.40' })).statusCode, 200)
+    for (let i = 0; i < 20; i++) await api.login(email, 'wrong password', { remoteAddress: '203.0.113.40' })
+    assertLimited(await api.login(email, STRONG_PASSWORD, { remoteAddress: '203.0.113.41' }))
     assert.equal(
-      (await login(ctx(), email, STRONG_PASSWORD, '192.0.2.41')).statusCode,
+      (await api.login(email, STRONG_PASSWORD, { remoteAddress: '192.0.2.41' })).statusCode,
       200,
       'the owner, from their network, gets in at once',
     )
@@ -315,23 +303,27 @@ await describeOnDatabases('Failed-login throttle', (ctx) => {
   it('counts the email and the username of one account on one counter', async () => {
     const email = uniqueEmail()
     const username = `user_${Math.floor(Math.random() * 1e9)}`
-    const signup = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/signup',
-      remoteAddress: '10.9.0.1',
-      payload: { email, username, password: STRONG_PASSWORD },
-    })
+    const signup = await api.signup(
+      { email, username, password: STRONG_PASSWORD },
+      { remoteAddress: '10.9.0.1' },
+    )
     assert.equal(signup.statusCode, 201, signup.body)
     for (const name of [email, username, email.toUpperCase(), username, email])
-      assert.equal((await login(ctx(), name, 'wrong password', '198.51.100.44')).statusCode, 401)
-    assertLimited(await login(ctx(), username.toUpperCase(), STRONG_PASSWORD, '198.51.100.44'), 1)
+      assert.equal(
+        (await api.login(name, 'wrong password', { remoteAddress: '198.51.100.44' })).statusCode,
+        401,
+      )
+    assertLimited(
+      await api.login(username.toUpperCase(), STRONG_PASSWORD, { remoteAddress: '198.51.100.44' }),
+      1,
+    )
   })
 
   it('does not check the password while blocked', async () => {
     const email = await newAccount(ctx())
-    for (let i = 0; i < 5; i++) await login(ctx(), email, 'wrong password')
+    for (let i = 0; i < 5; i++) await api.login(email, 'wrong password')
     const failuresBefore = (await auditOf(ctx(), 'login_failed')).length
-    assertLimited(await login(ctx(), email, 'yet another guess'))
+    assertLimited(await api.login(email, 'yet another guess'))
     assert.equal((await auditOf(ctx(), 'login_failed')).length, failuresBefore)
   })
 })
@@ -340,26 +332,36 @@ const unknownPlaces = (store: string, env: Record<string, string>) =>
   describeOnDatabases(
     `Failed logins from unknown places, counted ${store} (LOGIN_RATE_LIMIT=2: 20 a minute for the whole service)`,
     (ctx) => {
+      const api = clientFor(ctx)
       it('stops a guesser spread over many networks, while owners at their usual places still get in', async () => {
         const owner = await newAccount(ctx())
         const other = await newAccount(ctx())
-        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.50')).statusCode, 200)
+        assert.equal(
+          (await api.login(owner, STRONG_PASSWORD, { remoteAddress: '192.0.2.50' })).statusCode,
+          200,
+        )
         // One guess per network and account: no per-address or per-account budget ever fills.
         for (let i = 0; i < 20; i++) {
           const target = i % 2 === 0 ? owner : uniqueEmail()
-          assert.equal((await login(ctx(), target, 'wrong password', `10.${i}.0.1`)).statusCode, 401)
+          assert.equal(
+            (await api.login(target, 'wrong password', { remoteAddress: `10.${i}.0.1` })).statusCode,
+            401,
+          )
         }
-        assertLimited(await login(ctx(), owner, 'wrong password', '10.200.0.1'))
-        assertLimited(await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1'))
+        assertLimited(await api.login(owner, 'wrong password', { remoteAddress: '10.200.0.1' }))
+        assertLimited(await api.login(other, STRONG_PASSWORD, { remoteAddress: '10.201.0.1' }))
         assert.equal(
-          (await login(ctx(), owner, 'wrong password', '192.0.2.51')).statusCode,
+          (await api.login(owner, 'wrong password', { remoteAddress: '192.0.2.51' })).statusCode,
           401,
           'a place the account logged in from is exempt',
         )
         ctx().clock.advance(30)
-        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.51')).statusCode, 200)
         assert.equal(
-          (await login(ctx(), other, STRONG_PASSWORD, '10.201.0.1')).statusCode,
+          (await api.login(owner, STRONG_PASSWORD, { remoteAddress: '192.0.2.51' })).statusCode,
+          200,
+        )
+        assert.equal(
+          (await api.login(other, STRONG_PASSWORD, { remoteAddress: '10.201.0.1' })).statusCode,
           200,
           'the budget refills',
         )
@@ -368,10 +370,14 @@ const unknownPlaces = (store: string, env: Record<string, string>) =>
       it('forgets a place 30 days after the last login from it', async () => {
         ctx().clock.advance(60)
         const owner = await newAccount(ctx())
-        assert.equal((await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60')).statusCode, 200)
+        assert.equal(
+          (await api.login(owner, STRONG_PASSWORD, { remoteAddress: '192.0.2.60' })).statusCode,
+          200,
+        )
         ctx().clock.advance(30 * 86400)
-        for (let i = 0; i < 20; i++) await login(ctx(), uniqueEmail(), 'wrong password', `10.${i}.1.1`)
-        assertLimited(await login(ctx(), owner, STRONG_PASSWORD, '192.0.2.60'))
+        for (let i = 0; i < 20; i++)
+          await api.login(uniqueEmail(), 'wrong password', { remoteAddress: `10.${i}.1.1` })
+        assertLimited(await api.login(owner, STRONG_PASSWORD, { remoteAddress: '192.0.2.60' }))
       })
     },
     { env: { LOGIN_RATE_LIMIT: '2', ...env } },
@@ -380,26 +386,19 @@ await unknownPlaces('in process', {})
 if (!(await sharedServicesSkip())) await unknownPlaces('in Redis', { REDIS_URL })
 
 await describeOnDatabases('Refresh rate limit', (ctx) => {
+  const api = clientFor(ctx)
   it('allows 120 refreshes a minute per session', async () => {
-    let { tokens } = await signupAndLogin(ctx().app)
+    let { tokens } = await api.loggedInUser()
     let limited: LightMyRequestResponse | undefined
     for (let i = 0; i < 121 && !limited; i++) {
-      const response = await ctx().app.inject({
-        method: 'POST',
-        url: '/auth/refresh',
-        payload: { refresh_token: tokens.refresh_token },
-      })
+      const response = await api.refresh(tokens.refresh_token)
       if (response.statusCode === 429) limited = response
       else tokens = response.json()
     }
     assert.ok(limited, 'the 121st refresh within a minute is refused')
     assertLimited(limited)
     ctx().clock.advance(1)
-    const again = await ctx().app.inject({
-      method: 'POST',
-      url: '/auth/refresh',
-      payload: { refresh_token: tokens.refresh_token },
-    })
+    const again = await api.refresh(tokens.refresh_token)
     assert.equal(again.statusCode, 200, 'the refused refresh did not consume the token')
   })
 })
@@ -415,7 +414,10 @@ describe('Rate limits shared through Redis', { skip: await sharedServicesSkip() 
       const statuses = []
       for (let i = 0; i < 6; i++) {
         const app = i % 2 === 0 ? first : second
-        statuses.push((await login(app, uniqueEmail(), 'wrong password', address)).statusCode)
+        statuses.push(
+          (await clientFor(app).login(uniqueEmail(), 'wrong password', { remoteAddress: address }))
+            .statusCode,
+        )
       }
       assert.deepEqual(statuses, [401, 401, 401, 401, 429, 429])
     } finally {
@@ -429,6 +431,7 @@ describe('Rate limits shared through Redis', { skip: await sharedServicesSkip() 
 await describeOnDatabases(
   'Mail rate limit (MAIL_RATE_LIMIT=2)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('counts a burst of invalid reset requests before parsing them, up to 429', async () => {
       const invalid = () =>
         ctx().app.inject({
@@ -443,34 +446,15 @@ await describeOnDatabases(
     })
 
     it('limits password-reset and verification mails per client address, known email or not', async () => {
-      const forgot = (email: string) =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/password/forgot',
-          remoteAddress: '198.51.100.60',
-          payload: { email },
-        })
+      const forgot = (email: string) => api.forgotPassword(email, { remoteAddress: '198.51.100.60' })
       assert.equal((await forgot(await newAccount(ctx()))).statusCode, 202)
       assert.equal((await forgot(uniqueEmail())).statusCode, 202)
       assertLimited(await forgot(uniqueEmail()), 30)
-      const { authorization } = await signupAndLogin(ctx().app)
-      const verify = () =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/email/verify/request',
-          remoteAddress: '198.51.100.60',
-          headers: { authorization },
-        })
+      const { tokens } = await api.loggedInUser()
+      const verify = () => api.requestVerification(tokens.access_token, { remoteAddress: '198.51.100.60' })
       assertLimited(await verify())
       assert.equal(
-        (
-          await ctx().app.inject({
-            method: 'POST',
-            url: '/auth/email/verify/request',
-            remoteAddress: '198.51.100.61',
-            headers: { authorization },
-          })
-        ).statusCode,
+        (await api.requestVerification(tokens.access_token, { remoteAddress: '198.51.100.61' })).statusCode,
         202,
       )
     })
@@ -481,14 +465,9 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Mail budget of the whole service (MAIL_RATE_LIMIT=1: 60 a minute)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('refuses a mail flood spread over many addresses once 60 were asked for in a minute', async () => {
-      const forgot = (remoteAddress: string) =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/password/forgot',
-          remoteAddress,
-          payload: { email: uniqueEmail() },
-        })
+      const forgot = (remoteAddress: string) => api.forgotPassword(uniqueEmail(), { remoteAddress })
       for (let i = 0; i < 60; i++) assert.equal((await forgot(`10.60.${i}.1`)).statusCode, 202)
       assertLimited(await forgot('10.61.0.1'), 1)
       ctx().clock.advance(1)

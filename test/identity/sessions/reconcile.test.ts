@@ -13,17 +13,17 @@ import {
   type Revocation,
 } from '../../../src/identity/revocations/revocations.ts'
 import { openDatabase } from '../../../src/platform/storage/database.ts'
-import { migrateToLatest } from '../../../src/platform/storage/migrations/index.ts'
+import { migrateToLatest } from '../../../src/migrations.ts'
 import { createTestDatabase, databaseKinds, REDIS_URL, sharedServicesSkip } from '../../support/databases.ts'
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 import {
   describeOnDatabases,
-  signupAndLogin,
   startAnotherInstance,
   startTestApp,
   stopTestApp,
   type TestApp,
 } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 const sid = (value: string): Revocation => ({ kind: 'sid', value })
 
@@ -33,18 +33,18 @@ async function statusOnceReconciled(t: TestApp, authorization: string): Promise<
   let status = 200
   while (status === 200 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100))
-    status = (await t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })).statusCode
+    status = (await clientFor(t).request({ method: 'GET', url: '/me', headers: { authorization } }))
+      .statusCode
   }
   return status
 }
 
 await describeOnDatabases('Revocations made by another process', (ctx) => {
-  const me = (authorization: string) =>
-    ctx().app.inject({ method: 'GET', url: '/me', headers: { authorization } })
+  const api = clientFor(ctx)
 
   it('a user disabled by another process is refused here within one reconcile interval, without Redis', async () => {
-    const { authorization, user } = await signupAndLogin(ctx().app)
-    assert.equal((await me(authorization)).statusCode, 200)
+    const { authorization, tokens, user } = await api.loggedInUser()
+    assert.equal((await api.me(tokens.access_token)).statusCode, 200)
     const cli = await startAnotherInstance(ctx())
     try {
       await updateUserAsAdmin(
@@ -143,11 +143,11 @@ describe('A revocation whose publish failed', { skip: sharedSkip }, () => {
   })
 
   it('reaches an instance whose channel is healthy, from the database, within one reconcile interval', async () => {
-    const { authorization } = await signupAndLogin(listening.app)
+    const { authorization, tokens } = await clientFor(listening).loggedInUser()
     // The revoking process cannot reach Redis: its publish fails.
     const cut = await startAnotherInstance(listening, { env: { REDIS_URL: 'redis://127.0.0.1:1' } })
     try {
-      const logout = await cut.app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization } })
+      const logout = await clientFor(cut).logout(tokens.access_token)
       assert.equal(logout.statusCode, 204)
     } finally {
       await stopTestApp(cut)

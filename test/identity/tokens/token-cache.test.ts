@@ -5,7 +5,8 @@ import { AccessTokens, VerifiedTokenCache } from '../../../src/identity/tokens/a
 import { AppError } from '../../../src/platform/http/errors.ts'
 import type { KeyStore } from '../../../src/identity/signing-keys/key-store.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts'
-import { signupAndLogin, startTestApp, stopTestApp, type TestApp } from '../../support/harness.ts'
+import { startTestApp, stopTestApp, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /** The error code `promise` rejects with; fails the test if it resolves. */
 async function rejectionCode(promise: Promise<unknown>): Promise<string> {
@@ -148,11 +149,12 @@ describe('AccessTokens: the verified-token cache', () => {
   })
 
   it('honours a logout through the app: the cached token stops working on /me at once', async () => {
-    const { authorization } = await signupAndLogin(t.app)
-    const me = () => t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
+    const api = clientFor(t)
+    const { tokens } = await api.loggedInUser()
+    const me = () => api.me(tokens.access_token)
     assert.equal((await me()).statusCode, 200)
     assert.equal((await me()).statusCode, 200) // served from the cache
-    const logout = await t.app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization } })
+    const logout = await api.logout(tokens.access_token)
     assert.equal(logout.statusCode, 204)
     const after = await me()
     assert.equal(after.statusCode, 401)

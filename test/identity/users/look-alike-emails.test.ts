@@ -7,15 +7,8 @@ import { normalizedEmails } from '../../../src/platform/storage/migrations/0005_
 import type { MailStatus } from '../../../src/platform/storage/schema.ts'
 import { identityKey } from '../../../src/identity/users/login-names.ts'
 import { TestSmtpServer } from '../../support/smtp.ts'
-import {
-  NEW_PASSWORD,
-  RESET_PATH,
-  assertInvalidFields,
-  deliverAndReadToken,
-  forgot,
-  login,
-  reset,
-} from '../../support/mail.ts'
+import { NEW_PASSWORD, RESET_PATH, assertInvalidFields, deliverAndReadToken } from '../../support/mail.ts'
+import { clientFor } from '../../support/client.ts'
 import {
   STRONG_PASSWORD,
   describeOnDatabases,
@@ -38,9 +31,6 @@ function lookAlikePair(prefix = 'ops'): { real: string; wide: string } {
   return { real, wide: `${wide}@${domain}` }
 }
 
-const signup = (t: TestApp, email: string, password = STRONG_PASSWORD) =>
-  t.app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password } })
-
 const storedEmail = async (t: TestApp, id: string) =>
   (await t.context.db.selectFrom('users').select('email').where('id', '=', id).executeTakeFirstOrThrow())
     .email
@@ -48,26 +38,31 @@ const storedEmail = async (t: TestApp, id: string) =>
 await describeOnDatabases(
   'POST /auth/signup with a look-alike address',
   (ctx) => {
+    const api = clientFor(ctx)
     it('stores and returns a full-width address as the address it folds to under NFKC', async () => {
       const { real, wide } = lookAlikePair()
-      const response = await signup(ctx(), `  ${wide} `)
+      const response = await api.signup({ email: `  ${wide} `, password: STRONG_PASSWORD })
       assert.equal(response.statusCode, 201, response.body)
       assert.equal(response.json().email, real)
       assert.equal(await storedEmail(ctx(), response.json().id), real)
-      assert.equal((await signup(ctx(), real)).statusCode, 409, 'one account, under one address')
+      assert.equal(
+        (await api.signup({ email: real, password: STRONG_PASSWORD })).statusCode,
+        409,
+        'one account, under one address',
+      )
     })
 
     it('keeps the case the user typed', async () => {
       const { real, wide } = lookAlikePair('Ops')
-      const response = await signup(ctx(), wide)
+      const response = await api.signup({ email: wide, password: STRONG_PASSWORD })
       assert.equal(response.json().email, real)
       assert.match(real, /^Ops\./)
     })
 
     it('refuses with 422 an address that NFKC turns into something else, naming the password too', async () => {
       const twoAts = `a\uFF20b@${uniqueEmail().split('@')[1]}`
-      assertInvalidFields(await signup(ctx(), twoAts), ['email'])
-      assertInvalidFields(await signup(ctx(), twoAts, 'short'), ['email', 'password'])
+      assertInvalidFields(await api.signup({ email: twoAts, password: STRONG_PASSWORD }), ['email'])
+      assertInvalidFields(await api.signup({ email: twoAts, password: 'short' }), ['email', 'password'])
     })
   },
   {},
@@ -76,16 +71,17 @@ await describeOnDatabases(
 await describeOnDatabases(
   'POST /auth/password/forgot for a squatted look-alike address',
   (ctx) => {
+    const api = clientFor(ctx)
     it('mails the address the account folds to, for either spelling, so its real owner can reset', async () => {
       const { real, wide } = lookAlikePair()
-      assert.equal((await signup(ctx(), wide)).statusCode, 201)
+      assert.equal((await api.signup({ email: wide, password: STRONG_PASSWORD })).statusCode, 201)
       for (const spelling of [wide, real]) {
-        assert.equal((await forgot(ctx(), spelling)).statusCode, 202)
+        assert.equal((await api.forgotPassword(spelling)).statusCode, 202)
         const token = await deliverAndReadToken(ctx(), smtp, real, RESET_PATH)
         assert.equal(smtp.to(wide).length, 0, 'nothing goes to the look-alike spelling')
         if (spelling === real) {
-          assert.equal((await reset(ctx(), token)).statusCode, 204)
-          assert.equal((await login(ctx(), real, NEW_PASSWORD)).statusCode, 200)
+          assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
+          assert.equal((await api.login(real, NEW_PASSWORD)).statusCode, 200)
         }
       }
     })

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PRODUCTION_ARGON2, PasswordHasher } from '../../../src/platform/crypto/passwords.ts'
 import { AppError } from '../../../src/platform/http/errors.ts'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /** Slow enough that a few hashes are still waiting while the test looks. */
 const SLOW_ARGON2 = { ...PRODUCTION_ARGON2, timeCost: 4 }
@@ -41,17 +42,11 @@ describe('The password-hashing queue', () => {
 await describeOnDatabases(
   'A login flood against a tiny hashing queue (1 thread, 1 waiting)',
   (ctx) => {
+    const api = clientFor(ctx)
     it('answers what the queue cannot take with 503 UNAVAILABLE and Retry-After, in both error forms', async () => {
-      const { email, password } = await signupAndLogin(ctx().app)
-      const login = () =>
-        ctx().app.inject({ method: 'POST', url: '/auth/login', payload: { username: email, password } })
-      const token = () =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/token',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          payload: new URLSearchParams({ grant_type: 'password', username: email, password }).toString(),
-        })
+      const { email, password } = await api.loggedInUser()
+      const login = () => api.login(email, password)
+      const token = () => api.token({ grant_type: 'password', username: email, password })
       const flood = [...Array.from({ length: 8 }, login), ...Array.from({ length: 4 }, token)]
       const responses = await Promise.all(flood)
       const statuses = responses.map((response) => response.statusCode)

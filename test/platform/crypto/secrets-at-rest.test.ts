@@ -5,14 +5,9 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { decodeProtectedHeader } from 'jose'
 import { ConfigError } from '../../../src/platform/config/config.ts'
-import { serverKey } from '../../../src/platform/crypto/at-rest.ts'
-import {
-  describeOnDatabases,
-  signupAndLogin,
-  startTestApp,
-  stopTestApp,
-  type TestApp,
-} from '../../support/harness.ts'
+import { secretsKeyBox, serverKey } from '../../../src/platform/crypto/at-rest.ts'
+import { describeOnDatabases, startTestApp, stopTestApp, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/databases.ts'
 
 const SECRETS_KEY = randomBytes(32).toString('base64')
@@ -25,9 +20,6 @@ const instance = (t: TestApp, env: Record<string, string> = {}) =>
 
 const storedKeys = (t: TestApp) =>
   t.context.db.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('created_at').execute()
-
-const me = (t: TestApp, authorization: string) =>
-  t.app.inject({ method: 'GET', url: '/me', headers: { authorization } })
 
 async function startupProblem(start: Promise<TestApp>): Promise<string> {
   const started = await start.then(
@@ -43,8 +35,9 @@ async function startupProblem(start: Promise<TestApp>): Promise<string> {
 
 // Each suite starts in clear, as a database made before SECRETS_KEY was set.
 await describeOnDatabases('Private signing keys at rest', (ctx) => {
+  const api = clientFor(ctx)
   it('seals the clear private keys of a database in place on the first start with SECRETS_KEY, tokens signed before still valid', async () => {
-    const before = await signupAndLogin(ctx().app)
+    const before = await api.loggedInUser()
     const [clear] = await storedKeys(ctx())
     assert.ok(clear, 'a key was made')
     assert.ok(clear.private_jwk.startsWith('{'), 'stored in clear without SECRETS_KEY')
@@ -68,10 +61,10 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
       assert.match((await serverKey()).value, /^v1\./, 'the server key is sealed in place too')
       for (const t of [first, second]) {
         t.clock.advance((ctx().clock.now() - t.clock.now()) / 1000)
-        assert.equal((await me(t, before.authorization)).statusCode, 200)
-        const fresh = await signupAndLogin(t.app)
+        assert.equal((await clientFor(t).me(before.tokens.access_token)).statusCode, 200)
+        const fresh = await clientFor(t).loggedInUser()
         assert.equal(decodeProtectedHeader(fresh.tokens.access_token).kid, clear.kid, 'the same key signs')
-        assert.equal((await me(ctx(), fresh.authorization)).statusCode, 200)
+        assert.equal((await api.me(fresh.tokens.access_token)).statusCode, 200)
       }
       await stopTestApp(await instance(ctx(), { SECRETS_KEY }))
       assert.deepEqual(await storedKeys(ctx()), sealed, 'a later start leaves sealed keys as they are')
@@ -129,13 +122,14 @@ await describeOnDatabases('Private signing keys at rest', (ctx) => {
 await describeOnDatabases(
   'Server keys at rest',
   (ctx) => {
+    const api = clientFor(ctx)
     it('keeps the server key that seals replayable refresh tokens under SECRETS_KEY, one for every instance', async () => {
       const [row] = await ctx().context.db.selectFrom('server_secrets').selectAll().execute()
       assert.equal(row?.name, 'refresh_successors')
       assert.match(row.value, /^v1\./)
       const other = await instance(ctx(), { SECRETS_KEY })
       try {
-        const { tokens } = await signupAndLogin(ctx().app)
+        const { tokens } = await api.loggedInUser()
         const refresh = (t: TestApp) =>
           t.app.inject({
             method: 'POST',
@@ -153,7 +147,8 @@ await describeOnDatabases(
     })
 
     it('makes one server key when ten instances ask for it at once', async () => {
-      const { db, clock, secretsKey } = ctx().context
+      const { db, clock, config } = ctx().context
+      const secretsKey = secretsKeyBox(config.secretsKey)
       const boxes = await Promise.all(
         Array.from({ length: 10 }, () => serverKey(db, clock, secretsKey, 'race_test')),
       )

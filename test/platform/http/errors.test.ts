@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /** Every non-2xx body is exactly the envelope, with the response's request id. */
 function assertEnvelope(response: LightMyRequestResponse, status: number, code: string) {
@@ -133,7 +134,7 @@ await describeOnDatabases('The error envelope', (ctx) => {
   })
 
   it('accepts a body with an unknown property, ignoring it', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     const response = await ctx().app.inject({
       method: 'PATCH',
       url: '/me',

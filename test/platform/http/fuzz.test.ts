@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { before, it } from 'node:test'
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /** Bounded so `npm test` stays quick; raise FUZZ_RUNS locally to search harder. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 120)
@@ -99,7 +100,7 @@ await describeOnDatabases('Every route under random input', (ctx) => {
     routes = Object.entries(document.paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => ({ method: method.toUpperCase() as Method, path })),
     )
-    validToken = (await signupAndLogin(ctx().app)).tokens.access_token
+    validToken = (await clientFor(ctx()).loggedInUser()).tokens.access_token
     assert.ok(routes.length >= 20, `found ${routes.length} routes`)
   })
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 await describeOnDatabases('Hostile input', (ctx) => {
   const post = (url: string, payload: string | Buffer, contentType = 'application/json', headers = {}) =>
@@ -84,7 +85,7 @@ await describeOnDatabases('Hostile input', (ctx) => {
   })
 
   it('answers 3 000-character strings in every field of every body with 422', async () => {
-    const { authorization } = await signupAndLogin(ctx().app)
+    const { authorization } = await clientFor(ctx()).loggedInUser()
     // Over every field's limit, with the whole body under the routes' 16 KiB.
     const long = 'x'.repeat(3_000)
     for (const [method, url, payload] of [
@@ -190,7 +191,7 @@ await describeOnDatabases(
       for (const operation of operations.filter((operation) => operation.consumes === undefined)) {
         for (const contentType of [undefined, JSON_TYPE, FORM_TYPE, 'text/plain']) {
           // A fresh session each time: /auth/logout and /auth/logout-all end theirs.
-          const fresh = await signupAndLogin(ctx().app)
+          const fresh = await clientFor(ctx()).loggedInUser()
           const response = await emptyPost(operation, fresh.authorization, contentType)
           assert.ok(
             response.statusCode < 500,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import bcrypt from 'bcrypt'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 await describeOnDatabases('X-Request-ID', (ctx) => {
   it('is on every response, fresh when the client sent none', async () => {
@@ -57,7 +58,7 @@ await describeOnDatabases('Logs', (ctx) => {
   })
 
   it('carries the user id on the lines of an authenticated request', async () => {
-    const { authorization, user } = await signupAndLogin(ctx().app)
+    const { authorization, user } = await clientFor(ctx()).loggedInUser()
     await ctx().app.inject({
       method: 'GET',
       url: '/me',

@@ -1,6 +1,7 @@
 import { it } from 'node:test'
-import { assertInvalidFields, bearer } from '../../support/mail.ts'
-import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } from '../../support/harness.ts'
+import { assertInvalidFields } from '../../support/mail.ts'
+import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 
 /*
  * A 422 lists one `details` entry per invalid field: the password policy is checked with the
@@ -8,21 +9,26 @@ import { STRONG_PASSWORD, describeOnDatabases, signupAndLogin, uniqueEmail } fro
  */
 
 await describeOnDatabases('POST /auth/signup', (ctx) => {
-  const signup = (payload: object) => ctx().app.inject({ method: 'POST', url: '/auth/signup', payload })
+  const api = clientFor(ctx)
 
   it('names both email and password for {"email": "nope", "password": "short"}', async () => {
-    assertInvalidFields(await signup({ email: 'nope', password: 'short' }), ['email', 'password'])
+    assertInvalidFields(await api.signup({ email: 'nope', password: 'short' }), ['email', 'password'])
   })
 
   it('names a common password beside a malformed username and full name', async () => {
     assertInvalidFields(
-      await signup({ email: uniqueEmail(), password: 'password123', username: 'a b', full_name: '\u0007' }),
+      await api.signup({
+        email: uniqueEmail(),
+        password: 'password123',
+        username: 'a b',
+        full_name: '\u0007',
+      }),
       ['password', 'username', 'full_name'],
     )
   })
 
   it('names a password over 128 characters (after NFKC) beside a malformed email', async () => {
-    assertInvalidFields(await signup({ email: 'a@b', password: 'x'.repeat(129) }), ['email', 'password'])
+    assertInvalidFields(await api.signup({ email: 'a@b', password: 'x'.repeat(129) }), ['email', 'password'])
   })
 })
 
@@ -38,23 +44,18 @@ await describeOnDatabases('POST /auth/password/reset', (ctx) => {
 })
 
 await describeOnDatabases('POST /me/password', (ctx) => {
+  const api = clientFor(ctx)
   it('names both current_password and new_password, whether the current one is empty or wrong', async () => {
-    const { tokens } = await signupAndLogin(ctx().app)
+    const { tokens } = await api.loggedInUser()
     for (const current of ['', 'not it at all']) {
-      const response = await ctx().app.inject({
-        method: 'POST',
-        url: '/me/password',
-        headers: bearer(tokens.access_token),
-        payload: { current_password: current, new_password: 'short' },
-      })
+      const response = await api
+        .as(tokens.access_token)
+        .post('/me/password', { current_password: current, new_password: 'short' })
       assertInvalidFields(response, ['current_password', 'new_password'])
     }
-    const valid = await ctx().app.inject({
-      method: 'POST',
-      url: '/me/password',
-      headers: bearer(tokens.access_token),
-      payload: { current_password: STRONG_PASSWORD, new_password: 'short' },
-    })
+    const valid = await api
+      .as(tokens.access_token)
+      .post('/me/password', { current_password: STRONG_PASSWORD, new_password: 'short' })
     assertInvalidFields(valid, ['new_password'])
   })
 })

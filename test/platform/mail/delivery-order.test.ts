@@ -3,7 +3,8 @@ import { it } from 'node:test'
 import { MAIL_DELIVERY_CONCURRENCY } from '../../../src/platform/mail/outbox.ts'
 import type { MailMessage, MailTransport } from '../../../src/platform/mail/transport.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail, type TestApp } from '../../support/harness.ts'
-import { deliver, forgot } from '../../support/mail.ts'
+import { deliver } from '../../support/mail.ts'
+import { clientFor } from '../../support/client.ts'
 
 /** A transport that records what it was handed, can refuse everything, and yields while sending. */
 class RecordingTransport implements MailTransport {
@@ -54,17 +55,18 @@ async function accounts(t: TestApp, count: number): Promise<string[]> {
 await describeOnDatabases(
   'Mail delivery order and concurrency',
   (ctx) => {
+    const api = clientFor(ctx)
     it('delivers a fresh reset mail ahead of a backlog of retries', async () => {
       transport.reset()
       const backlog = await accounts(ctx(), 25)
       const [victim] = await accounts(ctx(), 1)
-      for (const email of backlog) assert.equal((await forgot(ctx(), email)).statusCode, 202)
+      for (const email of backlog) assert.equal((await api.forgotPassword(email)).statusCode, 202)
       transport.failing = true
       assert.equal((await deliver(ctx())).retrying, 20)
       assert.equal((await deliver(ctx())).retrying, 5)
       transport.failing = false
       ctx().clock.advance(60) // every retry is due again, before the fresh mail is even asked for
-      assert.equal((await forgot(ctx(), victim!)).statusCode, 202)
+      assert.equal((await api.forgotPassword(victim!)).statusCode, 202)
       transport.started = []
       const report = await deliver(ctx())
       assert.equal(report.sent, 20, 'one batch per run')
@@ -77,7 +79,7 @@ await describeOnDatabases(
 
     it(`hands at most ${MAIL_DELIVERY_CONCURRENCY} mails to the transport at once`, async () => {
       transport.reset()
-      for (const email of await accounts(ctx(), 12)) await forgot(ctx(), email)
+      for (const email of await accounts(ctx(), 12)) await api.forgotPassword(email)
       assert.equal((await deliver(ctx())).sent, 12)
       assert.equal(transport.mostInFlight, MAIL_DELIVERY_CONCURRENCY)
     })

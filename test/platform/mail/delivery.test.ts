@@ -3,24 +3,11 @@ import { it } from 'node:test'
 import { CLAIM_LEASE_MS, deliverDueMail, retryDelayMs } from '../../../src/platform/mail/outbox.ts'
 import { startMailWorker } from '../../../src/platform/mail/worker.ts'
 import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
-import {
-  describeOnDatabases,
-  signupAndLogin,
-  startTestApp,
-  stopTestApp,
-  type TestApp,
-} from '../../support/harness.ts'
+import { describeOnDatabases, startTestApp, stopTestApp, type TestApp } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { startTcpProxy } from '../../support/tcp-proxy.ts'
 import { TestSmtpServer, tokenFromMail } from '../../support/smtp.ts'
-import {
-  RESET_PATH,
-  assertNotLogged,
-  deliver,
-  forgot,
-  login,
-  reset,
-  NEW_PASSWORD,
-} from '../../support/mail.ts'
+import { RESET_PATH, assertNotLogged, deliver, NEW_PASSWORD } from '../../support/mail.ts'
 
 // One server (and one plug we can pull in front of it) for the file, closed after the last suite.
 const smtp = await TestSmtpServer.start()
@@ -35,14 +22,15 @@ async function outboxRows(t: TestApp) {
 await describeOnDatabases(
   'Mail delivery through an SMTP server that goes away',
   (ctx) => {
+    const api = clientFor(ctx)
     const tokensSeen: string[] = []
 
     it('answers at once while SMTP is down, retries with back-off, and delivers once it is back', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       await plug.close()
       try {
         const started = Date.now()
-        assert.equal((await forgot(ctx(), email)).statusCode, 202)
+        assert.equal((await api.forgotPassword(email)).statusCode, 202)
         assert.ok(Date.now() - started < 2000, 'the request does not wait for SMTP')
 
         assert.deepEqual(await deliverDueMail(ctx().context), { sent: 0, retrying: 1, failed: 0 })
@@ -75,15 +63,15 @@ await describeOnDatabases(
       const mail = smtp.to(email).at(-1)!
       const token = tokenFromMail(mail, RESET_PATH)
       tokensSeen.push(token)
-      assert.equal((await reset(ctx(), token)).statusCode, 204)
-      assert.equal((await login(ctx(), email, NEW_PASSWORD)).statusCode, 200)
+      assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('keeps a queued mail across a restart and delivers it from the new process', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       await plug.close()
       try {
-        assert.equal((await forgot(ctx(), email)).statusCode, 202)
+        assert.equal((await api.forgotPassword(email)).statusCode, 202)
         assert.equal((await deliverDueMail(ctx().context)).retrying, 1)
       } finally {
         await plug.reopen()
@@ -95,17 +83,17 @@ await describeOnDatabases(
         assert.equal((await deliverDueMail(restarted.context)).sent, 1)
         const token = tokenFromMail(smtp.to(email).at(-1)!, RESET_PATH)
         tokensSeen.push(token)
-        assert.equal((await reset(restarted, token)).statusCode, 204)
+        assert.equal((await clientFor(restarted).resetPassword(token, NEW_PASSWORD)).statusCode, 204)
       } finally {
         await stopTestApp(restarted)
       }
     })
 
     it('gives up a mail whose link expires before the server is back, and erases its body', async () => {
-      const { email } = await signupAndLogin(ctx().app)
+      const { email } = await api.loggedInUser()
       await plug.close()
       try {
-        await forgot(ctx(), email)
+        await api.forgotPassword(email)
         let failed = 0
         for (let minutes = 0; minutes <= 40 && failed === 0; minutes += 5) {
           failed = (await deliverDueMail(ctx().context)).failed
@@ -137,9 +125,10 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Mail delivery: refusals, races and the worker',
   (ctx) => {
+    const api = clientFor(ctx)
     it('gives up at once when the server refuses the recipient for good (5xx)', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       smtp.rejectRecipientsWith = 'No such mailbox'
       try {
         assert.deepEqual(await deliver(ctx()), { sent: 0, retrying: 0, failed: 1 })
@@ -158,8 +147,8 @@ await describeOnDatabases(
     })
 
     it('sends a mail once when two workers run at the same moment', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       const reports = await Promise.all([deliver(ctx()), deliver(ctx()), deliver(ctx())])
       assert.equal(
         reports.reduce((sum, report) => sum + report.sent, 0),
@@ -169,8 +158,8 @@ await describeOnDatabases(
     })
 
     it('retries a mail whose worker died mid-send once its claim has lapsed', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       const { db, clock } = ctx().context
       // What a worker that claimed the mail and then crashed leaves behind.
       await db
@@ -191,14 +180,10 @@ await describeOnDatabases(
     })
 
     it('delivers in the background as soon as a request queues a mail, with no poll needed', async () => {
-      const { email, tokens } = await signupAndLogin(ctx().app)
+      const { email, tokens } = await api.loggedInUser()
       const stop = startMailWorker(ctx().context, 3_600_000)
       try {
-        await ctx().app.inject({
-          method: 'POST',
-          url: '/auth/email/verify/request',
-          headers: { authorization: `Bearer ${tokens.access_token}` },
-        })
+        await api.as(tokens.access_token).post('/auth/email/verify/request')
         const mail = await smtp.next((m) => m.envelopeTo.includes(email.toLowerCase()))
         assert.equal(mail.parsed.subject, 'Confirm your email address for Gatehouse')
       } finally {
@@ -228,9 +213,10 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Mail delivery over STARTTLS',
   (ctx) => {
+    const api = clientFor(ctx)
     it('upgrades the connection when the server offers STARTTLS', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       assert.equal((await deliver(ctx())).sent, 1)
       const mail = tlsSmtp.to(email)[0]!
       assert.equal(mail.secure, true)
@@ -244,9 +230,10 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Mail delivery with SMTP_URL=smtp://…?requireTLS=true',
   (ctx) => {
+    const api = clientFor(ctx)
     it('sends nothing to a server that offers no STARTTLS (a stripped offer), and retries later', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       assert.deepEqual(await deliver(ctx()), { sent: 0, retrying: 1, failed: 0 })
       assert.equal(smtp.to(email).length, 0, 'not in the clear')
       assert.ok(!ctx().logs.text().includes('smtp-secret-4b1d'), 'nor is the password logged')
@@ -258,9 +245,10 @@ await describeOnDatabases(
 await describeOnDatabases(
   'Mail delivery with SMTP_URL=smtp://…?requireTLS=true to a server that offers STARTTLS',
   (ctx) => {
+    const api = clientFor(ctx)
     it('upgrades and sends', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      await forgot(ctx(), email)
+      const { email } = await api.loggedInUser()
+      await api.forgotPassword(email)
       assert.equal((await deliver(ctx())).sent, 1)
       assert.equal(tlsSmtp.to(email)[0]!.secure, true)
     })

@@ -4,21 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { it } from 'node:test'
 import { simpleParser, type ParsedMail } from 'mailparser'
-import { describeOnDatabases, signupAndLogin } from '../../support/harness.ts'
+import { describeOnDatabases } from '../../support/harness.ts'
+import { clientFor } from '../../support/client.ts'
 import { tokenFromMail } from '../../support/smtp.ts'
-import {
-  NEW_PASSWORD,
-  RESET_PATH,
-  VERIFY_PATH,
-  assertNotLogged,
-  deliver,
-  forgot,
-  login,
-  me,
-  requestVerification,
-  reset,
-  verify,
-} from '../../support/mail.ts'
+import { NEW_PASSWORD, RESET_PATH, VERIFY_PATH, assertNotLogged, deliver } from '../../support/mail.ts'
 
 // The default directory is ./data/outbox of the working directory for PostgreSQL (beside the file
 // for SQLite, see mailer.test.ts and process.test.ts): a test run writes to a temporary one.
@@ -43,6 +32,7 @@ async function newMails(): Promise<{ name: string; mode: number; parsed: ParsedM
 await describeOnDatabases(
   'Mail without SMTP_URL: .eml files in the outbox directory',
   (ctx) => {
+    const api = clientFor(ctx)
     const tokensSeen: string[] = []
 
     it('writes nothing until there is mail', async () => {
@@ -51,8 +41,8 @@ await describeOnDatabases(
     })
 
     it('completes a password reset from the .eml file', async () => {
-      const { email } = await signupAndLogin(ctx().app)
-      assert.equal((await forgot(ctx(), email)).statusCode, 202)
+      const { email } = await api.loggedInUser()
+      assert.equal((await api.forgotPassword(email)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 1)
       const [mail, ...more] = await newMails()
       assert.equal(more.length, 0)
@@ -66,20 +56,20 @@ await describeOnDatabases(
       const token = tokenFromMail(mail!.parsed, RESET_PATH)
       tokensSeen.push(token)
       assert.ok(mail!.parsed.text?.includes(`http://127.0.0.1:8000/reset-password?token=${token}`))
-      assert.equal((await reset(ctx(), token)).statusCode, 204)
-      assert.equal((await login(ctx(), email, NEW_PASSWORD)).statusCode, 200)
+      assert.equal((await api.resetPassword(token, NEW_PASSWORD)).statusCode, 204)
+      assert.equal((await api.login(email, NEW_PASSWORD)).statusCode, 200)
     })
 
     it('completes an email verification from the .eml file', async () => {
-      const { tokens } = await signupAndLogin(ctx().app)
-      assert.equal((await requestVerification(ctx(), tokens.access_token)).statusCode, 202)
+      const { tokens } = await api.loggedInUser()
+      assert.equal((await api.requestVerification(tokens.access_token)).statusCode, 202)
       assert.equal((await deliver(ctx())).sent, 1)
       const [mail] = await newMails()
       const token = tokenFromMail(mail!.parsed, VERIFY_PATH)
       tokensSeen.push(token)
       assert.match(String(mail!.parsed.html), /Confirm this address/)
-      assert.equal((await verify(ctx(), token)).statusCode, 204)
-      assert.equal((await me(ctx(), tokens.access_token)).json().email_verified, true)
+      assert.equal((await api.verifyEmail(token)).statusCode, 204)
+      assert.equal((await api.me(tokens.access_token)).json().email_verified, true)
     })
 
     it('leaves no partial files behind, and logs no token', () => {

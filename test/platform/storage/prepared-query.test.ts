@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { openDatabase, type Db } from '../../../src/platform/storage/database.ts'
-import { migrateToLatest } from '../../../src/platform/storage/migrations/index.ts'
+import { migrateToLatest } from '../../../src/migrations.ts'
 import { preparedQuery } from '../../../src/platform/storage/prepared.ts'
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../../support/databases.ts'
 
