@@ -238,7 +238,7 @@ export async function markEmailVerified(db: Db, id: string, emailKey: string, no
   return updated.numUpdatedRows === 1n
 }
 
-/** Deletes the user (their rows in other tables go by the foreign keys); false when there was none. */
+/** Deletes the user (rows referencing it by foreign key go with it); false when there was none. */
 export async function deleteUser(db: Db, id: string): Promise<boolean> {
   const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
   return result.numDeletedRows !== 0n
