@@ -1,3 +1,4 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from './context.ts'
 import { adminRoutes } from './features/admin/routes.ts'
@@ -11,7 +12,6 @@ import { sessionRoutes } from './features/sessions/routes.ts'
 import { signupRoutes } from './features/signup/routes.ts'
 import { todoRoutes } from './features/todos/routes.ts'
 import { tokenRoutes } from './features/token/routes.ts'
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 interface FeatureRoutes {
   feature: string

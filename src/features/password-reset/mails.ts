@@ -9,14 +9,14 @@ import { describeDuration, renderMail, type AccountMail } from '../../platform/m
 
 export const RESET_PASSWORD_PATH = '/reset-password'
 
-export function passwordResetMail(mailer: MailQueue, token: string, ttlSeconds: number): AccountMail {
+export function passwordResetMail(mailQueue: MailQueue, token: string, ttlSeconds: number): AccountMail {
   return {
     subject: `Reset your ${PRODUCT_NAME} password`,
     ...renderMail({
       productName: PRODUCT_NAME,
       heading: 'Reset your password',
       intro: [`Someone — hopefully you — asked to reset the password of your ${PRODUCT_NAME} account.`],
-      action: { label: 'Choose a new password', url: mailer.link(RESET_PASSWORD_PATH, { token }) },
+      action: { label: 'Choose a new password', url: mailQueue.link(RESET_PASSWORD_PATH, { token }) },
       outro: [
         `The link works once, for ${describeDuration(ttlSeconds)}. Choosing a new password signs you out everywhere.`,
         'If you did not ask for this, ignore this mail: your password stays as it is.',

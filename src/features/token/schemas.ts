@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { LoginName, Password, Scope } from '../../identity/login/schemas.ts'
+import { OAUTH_ERROR_CODES } from '../../platform/http/errors.ts'
 
 /** RFC 6749 §4.3.2 and §6. Unknown parameters (e.g. a public `client_id`) are ignored (§3.2). */
 export const TokenRequestBody = Type.Object(
@@ -16,14 +17,7 @@ export type TokenRequestBody = Static<typeof TokenRequestBody>
 
 export const OAuthErrorResponse = Type.Object(
   {
-    error: Type.Union([
-      Type.Literal('invalid_request'),
-      Type.Literal('invalid_grant'),
-      Type.Literal('unsupported_grant_type'),
-      Type.Literal('invalid_scope'),
-      Type.Literal('server_error'),
-      Type.Literal('temporarily_unavailable'),
-    ]),
+    error: Type.Union(OAUTH_ERROR_CODES.map((code) => Type.Literal(code))),
     error_description: Type.String(),
   },
   { title: 'OAuthError', description: 'RFC 6749 §5.2 error response.' },

@@ -76,20 +76,26 @@ export class ValidationError extends AppError {
 /** An RFC 6749 error with a code of its own (e.g. `unsupported_grant_type`). */
 export class OAuthError extends AppError {
   constructor(
-    readonly oauthCode: 'unsupported_grant_type' | 'invalid_request' | 'invalid_scope',
+    readonly oauthCode: Extract<
+      OAuthErrorCode,
+      'unsupported_grant_type' | 'invalid_request' | 'invalid_scope'
+    >,
     message: string,
   ) {
     super('MALFORMED_REQUEST', message)
   }
 }
 
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_grant'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'server_error'
-  | 'temporarily_unavailable'
+/** RFC 6749 §5.2's error codes, as the token endpoint answers them. */
+export const OAUTH_ERROR_CODES = [
+  'invalid_request',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+] as const
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number]
 
 /**
  * RFC 6749 §5.2: the token endpoint's error for each of our codes. Exhaustive on purpose: a new
