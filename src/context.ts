@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
-import type { LoginCheck } from './identity/login/checks.ts'
 import type { RateLimits } from './identity/limits/limits.ts'
+import type { LoginCheck } from './identity/login/checks.ts'
 import type { RedisRevocationChannel } from './identity/revocations/redis-channel.ts'
 import type { Revocations } from './identity/revocations/revocations.ts'
 import type { KeyStore } from './identity/signing-keys/key-store.ts'

@@ -1,6 +1,6 @@
 import type { Migration } from 'kysely'
-import { SCHEMA_HISTORY, migrate } from './platform/storage/migrations/index.ts'
 import type { Db } from './platform/storage/database.ts'
+import { SCHEMA_HISTORY, migrate } from './platform/storage/migrations/index.ts'
 
 /**
  * Every migration, applied in name order: the schema's history, then each new one from the layer or

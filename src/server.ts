@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.ts'
-import { startMaintenance } from './features/ops/maintenance.ts'
-import { startMailWorker } from './platform/mail/worker.ts'
-import type { Config } from './platform/config/config.ts'
 import { closeContext, ensureAdmin, openContext, type ContextOverrides } from './compose.ts'
 import type { Context } from './context.ts'
+import { startMaintenance } from './features/ops/maintenance.ts'
+import type { Config } from './platform/config/config.ts'
+import { startMailWorker } from './platform/mail/worker.ts'
 
 export interface RunningServer {
   app: FastifyInstance

@@ -1,22 +1,22 @@
 import pino from 'pino'
 import { buildApp } from '../app.ts'
+import { closeContext, openContext } from '../compose.ts'
+import type { Context } from '../context.ts'
 import { updateUserAsAdmin } from '../features/admin/service.ts'
+import { listUsers } from '../features/admin/service.ts'
 import { recordAuditEvent } from '../identity/audit/audit-log.ts'
+import { revokeSigningKey } from '../identity/signing-keys/revocation.ts'
 import { isKnownRole } from '../identity/tokens/scopes.ts'
+import { createAccount } from '../identity/users/accounts.ts'
+import type { User } from '../identity/users/schemas.ts'
+import { findUserByEmail, findUserById, toUser } from '../identity/users/store.ts'
+import { migrateToLatest } from '../migrations.ts'
 import { loadConfig, type Config } from '../platform/config/config.ts'
 import { AppError } from '../platform/http/errors.ts'
 import { createLogger } from '../platform/http/logging.ts'
-import { revokeSigningKey } from '../identity/signing-keys/revocation.ts'
-import { startServer, stopOnSignals } from '../server.ts'
-import { closeContext, openContext } from '../compose.ts'
-import type { Context } from '../context.ts'
-import { openDatabase } from '../platform/storage/database.ts'
-import { migrateToLatest } from '../migrations.ts'
-import { findUserByEmail, findUserById, toUser } from '../identity/users/store.ts'
-import type { User } from '../identity/users/schemas.ts'
-import { createAccount } from '../identity/users/accounts.ts'
-import { listUsers } from '../features/admin/service.ts'
 import { type RequestOrigin } from '../platform/http/request-context.ts'
+import { openDatabase } from '../platform/storage/database.ts'
+import { startServer, stopOnSignals } from '../server.ts'
 
 /** What a command writes; tests and the entry point give it real streams. */
 export interface Output {
@@ -30,7 +30,7 @@ export class CommandError extends Error {}
 const CLI_ORIGIN: RequestOrigin = { ip: null, userAgent: 'gatehouse-cli', requestId: undefined }
 
 /** The context of one command: logs (warnings only) go to stderr, never into the command's output. */
-async function withServices<T>(config: Config, run: (ctx: Context) => Promise<T>): Promise<T> {
+async function withContext<T>(config: Config, run: (ctx: Context) => Promise<T>): Promise<T> {
   const ctx = await openContext(config, { logger: createLogger('warn', pino.destination(2)) })
   try {
     return await run(ctx)
@@ -110,7 +110,7 @@ export async function usersCreate(
   output: Output,
   options: { email: string; password: string; role?: string[]; username?: string; fullName?: string },
 ): Promise<void> {
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const roles = rolesFrom(options.role)
     const unknown = roles.filter((role) => !isKnownRole(config.roleScopes, role))
     if (unknown.length > 0)
@@ -139,7 +139,7 @@ export async function usersList(
   output: Output,
   options: { q?: string; limit: number; json: boolean },
 ): Promise<void> {
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const { items } = await listUsers(ctx, options.q, options.limit, undefined)
     output.out(
       options.json
@@ -155,7 +155,7 @@ export async function usersSetRole(
   user: string,
   roles: string[],
 ): Promise<void> {
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const target = await findUser(ctx, user)
     const updated = await updateUserAsAdmin(
       ctx,
@@ -174,7 +174,7 @@ export async function usersSetDisabled(
   user: string,
   disabled: boolean,
 ): Promise<void> {
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const target = await findUser(ctx, user)
     const updated = await updateUserAsAdmin(ctx, 'cli', target.id, { disabled }, CLI_ORIGIN).catch(explain)
     output.out(`${updated.email}: ${updated.disabled ? 'disabled, every session ended' : 'enabled'}\n`)
@@ -182,7 +182,7 @@ export async function usersSetDisabled(
 }
 
 export async function keysList(config: Config, output: Output, options: { json: boolean }): Promise<void> {
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const keys = await ctx.signingKeys.list()
     output.out(
       options.json
@@ -198,7 +198,7 @@ export async function keysList(config: Config, output: Output, options: { json: 
 export async function keysRotate(config: Config, output: Output): Promise<void> {
   if (config.jwt.algorithm === 'HS256')
     throw new CommandError('JWT_ALG is HS256: rotate by changing JWT_SECRET')
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const kid = await ctx.signingKeys.rotate()
     await recordAuditEvent(ctx.db, ctx.clock, {
       type: 'signing_key_rotated',
@@ -213,7 +213,7 @@ export async function keysRotate(config: Config, output: Output): Promise<void> 
 export async function keysRevoke(config: Config, output: Output, kid: string): Promise<void> {
   if (config.jwt.algorithm === 'HS256')
     throw new CommandError('JWT_ALG is HS256: there is no key to revoke; change JWT_SECRET instead')
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const result = await revokeSigningKey(ctx, kid, CLI_ORIGIN, 'cli')
     if (result.outcome === 'unknown') throw new CommandError(`no key ${kid} (see: gatehouse keys list)`)
     if (result.outcome === 'already revoked') throw new CommandError(`${kid} is already revoked`)
@@ -235,7 +235,7 @@ export async function openapi(
     ADMIN_EMAIL: undefined,
     ADMIN_PASSWORD: undefined,
   })
-  await withServices(config, async (ctx) => {
+  await withContext(config, async (ctx) => {
     const app = await buildApp(ctx)
     await app.ready()
     output.out(`${JSON.stringify(app.swagger(), null, 2)}\n`)

@@ -1,11 +1,11 @@
-import { Type } from 'typebox'
 import { randomUUID } from 'node:crypto'
+import { Type } from 'typebox'
 import { isoAt, type Clock } from '../platform/clock.ts'
-import { recipientKey, type Recipient } from './users/user-mail.ts'
-import { ValidationError } from '../platform/http/errors.ts'
 import { hashRefreshToken, newRefreshToken } from '../platform/crypto/opaque-tokens.ts'
+import { ValidationError } from '../platform/http/errors.ts'
 import type { Db } from '../platform/storage/database.ts'
 import type { OneTimeTokenPurpose } from '../platform/storage/schema.ts'
+import { recipientKey, type Recipient } from './users/user-mail.ts'
 
 /*
  * Password-reset and email-verification tokens: 256 random bits, base64url, mailed in a link and

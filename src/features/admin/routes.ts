@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Context } from '../../context.ts'
 import { listAuditEvents } from '../../identity/audit/audit-log.ts'
 import { principalOf } from '../../identity/guard/principal.ts'
+import { requireRole } from '../../identity/guard/route-guards.ts'
+import { UserRef } from '../../identity/users/schemas.ts'
 import { DEFAULT_PAGE_SIZE } from '../../platform/http/pagination.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
-import type { Context } from '../../context.ts'
-import { UserRef } from '../../identity/users/schemas.ts'
 import {
   AdminUpdateUserBody,
   AuditPage,
@@ -17,7 +18,6 @@ import {
   UserPage,
 } from './schemas.ts'
 import { deleteUserAsAdmin, getUserById, listUsers, stats, updateUserAsAdmin } from './service.ts'
-import { requireRole } from '../../identity/guard/route-guards.ts'
 
 /**
  * Every route here needs the admin role — checked on the token and on the user's current record —

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { AUDIT_EVENT_TYPES } from '../../identity/audit/audit-log.ts'
-import { NextCursor, PageQuery } from '../../platform/http/pagination.ts'
 import { FullName, UserRef } from '../../identity/users/schemas.ts'
+import { NextCursor, PageQuery } from '../../platform/http/pagination.ts'
 
 export const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
 

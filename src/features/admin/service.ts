@@ -1,11 +1,9 @@
-import { countAuditEvents, recordAuditEvent } from '../../identity/audit/audit-log.ts'
-import { isKnownRole } from '../../identity/tokens/scopes.ts'
-import { isoAt } from '../../platform/clock.ts'
-import { ValidationError, notFound } from '../../platform/http/errors.ts'
-import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
 import type { Context } from '../../context.ts'
+import { countAuditEvents, recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { endSessions } from '../../identity/sessions/ending.ts'
 import { countActiveSessions } from '../../identity/sessions/store.ts'
+import { isKnownRole } from '../../identity/tokens/scopes.ts'
+import type { User } from '../../identity/users/schemas.ts'
 import {
   countUsers,
   deleteUser,
@@ -14,9 +12,11 @@ import {
   toUser,
   updateUser,
 } from '../../identity/users/store.ts'
-import type { User } from '../../identity/users/schemas.ts'
-import type { AdminUpdateUserBody } from './schemas.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { ValidationError, notFound } from '../../platform/http/errors.ts'
+import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import type { AdminUpdateUserBody } from './schemas.ts'
 
 type AdminDeps = Pick<Context, 'db' | 'clock' | 'config' | 'revocations'>
 

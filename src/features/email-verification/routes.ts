@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Context } from '../../context.ts'
 import { principalOf } from '../../identity/guard/principal.ts'
+import { requireAuth } from '../../identity/guard/route-guards.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import {
   ACCEPTED,
@@ -11,7 +12,6 @@ import {
 } from '../../platform/http/schemas.ts'
 import { VerifyEmailBody } from './schemas.ts'
 import { requestEmailVerification, verifyEmail } from './service.ts'
-import { requireAuth } from '../../identity/guard/route-guards.ts'
 
 /**
  * Proving the address: a mail with a single-use link (limited like every route that sends mail,

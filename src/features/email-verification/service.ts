@@ -1,11 +1,5 @@
-import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
-import { isoAt } from '../../platform/clock.ts'
-import { invalidAccessToken } from '../../platform/http/errors.ts'
-import { enqueueMail } from '../../identity/users/user-mail.ts'
 import type { Context } from '../../context.ts'
-import { identityKey } from '../../identity/users/login-names.ts'
-import { findUserById, markEmailVerified } from '../../identity/users/store.ts'
-import { verificationMail } from './mails.ts'
+import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import {
   consumeToken,
   hashOneTimeToken,
@@ -16,7 +10,13 @@ import {
   newOneTimeToken,
   voidTokens,
 } from '../../identity/one-time-tokens.ts'
+import { identityKey } from '../../identity/users/login-names.ts'
+import { findUserById, markEmailVerified } from '../../identity/users/store.ts'
+import { enqueueMail } from '../../identity/users/user-mail.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { invalidAccessToken } from '../../platform/http/errors.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import { verificationMail } from './mails.ts'
 
 /** A login refused for an unverified address mails a new link at most this often. */
 export const LOGIN_RESEND_INTERVAL_MS = 5 * 60 * 1000

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Context } from '../../context.ts'
 import { loginWithPassword } from '../../identity/login/login.ts'
+import { sendTokens } from '../../identity/sessions/cookie.ts'
 import { TokenResponseRef } from '../../identity/tokens/token-response.ts'
 import { crossSiteGuard } from '../../platform/http/cross-site.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
 import { sendsForm } from '../../platform/http/validation.ts'
 import { LoginBody } from './schemas.ts'
-import { sendTokens } from '../../identity/sessions/cookie.ts'
 
 export function loginRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   // The contract's "Browser requests": a form login sent from another site is refused (login CSRF).

@@ -7,8 +7,8 @@ import { passwordProblems } from '../../identity/users/password-policy.ts'
 import { findUserById, setPassword } from '../../identity/users/store.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { ValidationError, invalidAccessToken, type FieldProblem } from '../../platform/http/errors.ts'
-import type { ChangePasswordBody } from './schemas.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import type { ChangePasswordBody } from './schemas.ts'
 
 /**
  * `POST /me/password`. The current password proves it is the account's owner at the keyboard,

@@ -1,18 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Context } from '../../context.ts'
 import { principalOf } from '../../identity/guard/principal.ts'
+import { requireAuth } from '../../identity/guard/route-guards.ts'
+import { UserRef } from '../../identity/users/schemas.ts'
+import { originOf } from '../../platform/http/request-context.ts'
 import {
   BODY_ERRORS,
   SMALL_BODY_LIMIT_BYTES,
   errorResponses,
   NO_CONTENT,
 } from '../../platform/http/schemas.ts'
-import { originOf } from '../../platform/http/request-context.ts'
-import type { Context } from '../../context.ts'
-import { UserRef } from '../../identity/users/schemas.ts'
-import { ChangePasswordBody, UpdateMeBody } from './schemas.ts'
 import { changePassword } from './password.ts'
+import { ChangePasswordBody, UpdateMeBody } from './schemas.ts'
 import { getUser, updateProfile } from './service.ts'
-import { requireAuth } from '../../identity/guard/route-guards.ts'
 
 export function meRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   return async (app) => {

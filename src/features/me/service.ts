@@ -1,12 +1,12 @@
+import type { Context } from '../../context.ts'
 import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import type { User } from '../../identity/users/schemas.ts'
-import type { UpdateMeBody } from './schemas.ts'
 import { findUserById, toUser, updateUser } from '../../identity/users/store.ts'
-import type { Context } from '../../context.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { accountExists, invalidAccessToken } from '../../platform/http/errors.ts'
-import { isUniqueViolation } from '../../platform/storage/database.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import { isUniqueViolation } from '../../platform/storage/database.ts'
+import type { UpdateMeBody } from './schemas.ts'
 
 /** The user behind a verified token. A deleted user's tokens stop working. */
 export async function getUser(ctx: Pick<Context, 'db'>, userId: string): Promise<User> {

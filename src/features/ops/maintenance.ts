@@ -1,11 +1,11 @@
-import { pruneOneTimeTokens } from '../../identity/one-time-tokens.ts'
-import { pruneAuditEvents } from '../../identity/audit/audit-log.ts'
-import { isoAt } from '../../platform/clock.ts'
-import { pruneMailOutbox } from '../../platform/mail/outbox.ts'
-import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
 import type { Context } from '../../context.ts'
+import { pruneAuditEvents } from '../../identity/audit/audit-log.ts'
+import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
+import { pruneOneTimeTokens } from '../../identity/one-time-tokens.ts'
 import { eraseReplayableSuccessors } from '../../identity/sessions/rotation.ts'
 import { deleteEndedSessions } from '../../identity/sessions/store.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { pruneMailOutbox } from '../../platform/mail/outbox.ts'
 
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
 

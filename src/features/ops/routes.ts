@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Context } from '../../context.ts'
 import { requireSecretBearer } from '../../identity/guard/route-guards.ts'
 import { AppError } from '../../platform/http/errors.ts'
 import { errorResponses } from '../../platform/http/schemas.ts'
-import type { Context } from '../../context.ts'
 import { pingDatabase } from '../../platform/storage/database.ts'
 
 const READY_TIMEOUT_MS = 2000

@@ -1,14 +1,5 @@
-import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
-import { passwordProblems } from '../../identity/users/password-policy.ts'
-import { isoAt } from '../../platform/clock.ts'
-import { ValidationError } from '../../platform/http/errors.ts'
-import { enqueueMail } from '../../identity/users/user-mail.ts'
 import type { Context } from '../../context.ts'
-import { endSessions } from '../../identity/sessions/ending.ts'
-import { identityKey } from '../../identity/users/login-names.ts'
-import { findUserById, setPassword } from '../../identity/users/store.ts'
-import { passwordResetMail } from './mails.ts'
-import type { ResetPasswordBody } from './schemas.ts'
+import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import {
   consumeToken,
   hashOneTimeToken,
@@ -19,7 +10,16 @@ import {
   peekToken,
   voidTokens,
 } from '../../identity/one-time-tokens.ts'
+import { endSessions } from '../../identity/sessions/ending.ts'
+import { identityKey } from '../../identity/users/login-names.ts'
+import { passwordProblems } from '../../identity/users/password-policy.ts'
+import { findUserById, setPassword } from '../../identity/users/store.ts'
+import { enqueueMail } from '../../identity/users/user-mail.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { ValidationError } from '../../platform/http/errors.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import { passwordResetMail } from './mails.ts'
+import type { ResetPasswordBody } from './schemas.ts'
 
 /**
  * `POST /auth/password/forgot`. The caller learns nothing: the answer is the same `202` whether

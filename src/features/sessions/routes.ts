@@ -1,6 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Context } from '../../context.ts'
 import { principalOf } from '../../identity/guard/principal.ts'
+import { requireAuth } from '../../identity/guard/route-guards.ts'
+import {
+  clearRefreshCookie,
+  refreshCookieOf,
+  refreshesWithCookie,
+  sendTokens,
+} from '../../identity/sessions/cookie.ts'
+import { endSessions } from '../../identity/sessions/ending.ts'
+import { refreshWithToken } from '../../identity/sessions/refresh.ts'
+import { listActiveSessions } from '../../identity/sessions/store.ts'
+import { TokenResponseRef } from '../../identity/tokens/token-response.ts'
+import { isoAt } from '../../platform/clock.ts'
+import { crossSiteGuard } from '../../platform/http/cross-site.ts'
 import { notFound, invalidRefreshToken } from '../../platform/http/errors.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import {
@@ -9,21 +23,7 @@ import {
   SMALL_BODY_LIMIT_BYTES,
   NO_CONTENT,
 } from '../../platform/http/schemas.ts'
-import type { Context } from '../../context.ts'
-import {
-  clearRefreshCookie,
-  refreshCookieOf,
-  refreshesWithCookie,
-  sendTokens,
-} from '../../identity/sessions/cookie.ts'
 import { SessionIdParams, SessionView, RefreshBody } from './schemas.ts'
-import { endSessions } from '../../identity/sessions/ending.ts'
-import { listActiveSessions } from '../../identity/sessions/store.ts'
-import { crossSiteGuard } from '../../platform/http/cross-site.ts'
-import { isoAt } from '../../platform/clock.ts'
-import { TokenResponseRef } from '../../identity/tokens/token-response.ts'
-import { refreshWithToken } from '../../identity/sessions/refresh.ts'
-import { requireAuth } from '../../identity/guard/route-guards.ts'
 
 export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   // The contract's "Browser requests": a cookie refresh sent from another site is refused (CSRF).

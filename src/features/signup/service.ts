@@ -2,8 +2,8 @@ import type { Context } from '../../context.ts'
 import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { createAccount } from '../../identity/users/accounts.ts'
 import type { User } from '../../identity/users/schemas.ts'
-import type { SignupBody } from './schemas.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import type { SignupBody } from './schemas.ts'
 
 export async function signup(
   ctx: Pick<Context, 'db' | 'clock' | 'hasher'>,

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Context } from '../../context.ts'
 import { principalOf } from '../../identity/guard/principal.ts'
+import { requireScope, checkRole } from '../../identity/guard/route-guards.ts'
 import { DEFAULT_PAGE_SIZE } from '../../platform/http/pagination.ts'
 import { BODY_ERRORS, SMALL_BODY_LIMIT_BYTES, errorResponses } from '../../platform/http/schemas.ts'
-import type { Context } from '../../context.ts'
 import { CreateTodoBody, ListTodosQuery, Todo, TodoPage, TodoParams, UpdateTodoBody } from './schemas.ts'
 import { createTodo, deleteTodo, getTodo, listTodos, updateTodo } from './service.ts'
-import { requireScope, checkRole } from '../../identity/guard/route-guards.ts'
 
 /**
  * The worked example of a resource protected by Gatehouse: each route declares the scope it needs,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Selectable } from 'kysely'
+import type { Context } from '../../context.ts'
 import { isoAt } from '../../platform/clock.ts'
 import { notFound } from '../../platform/http/errors.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
-import type { Context } from '../../context.ts'
 import type { TodosTable } from '../../platform/storage/schema.ts'
 import type { CreateTodoBody, Todo, UpdateTodoBody } from './schemas.ts'
 

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Context } from '../../context.ts'
+import { sendTokens } from '../../identity/sessions/cookie.ts'
 import { TokenResponseRef } from '../../identity/tokens/token-response.ts'
 import { OAuthError } from '../../platform/http/errors.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import { SMALL_BODY_LIMIT_BYTES } from '../../platform/http/schemas.ts'
 import { GRANTS } from './grants/index.ts'
 import { OAuthErrorResponse, TokenRequestBody } from './schemas.ts'
-import { sendTokens } from '../../identity/sessions/cookie.ts'
 
 export function tokenRoutes(ctx: Context): FastifyPluginAsyncTypebox {
   return async (app) => {

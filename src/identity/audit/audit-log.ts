@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { isoAt, type Clock } from '../../platform/clock.ts'
 import { decodeCursor, toPage } from '../../platform/http/pagination.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { preparedQuery } from '../../platform/storage/prepared.ts'
-import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 export const AUDIT_EVENT_TYPES = [
   'signup',

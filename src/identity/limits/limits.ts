@@ -1,14 +1,14 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { Clock } from '../../platform/clock.ts'
 import type { Config } from '../../platform/config/config.ts'
 import { AppError } from '../../platform/http/errors.ts'
-import type { Db } from '../../platform/storage/database.ts'
-import { identityKey } from '../users/login-names.ts'
-import { clientAddressKey, networkPrefix } from '../../platform/limiter/addresses.ts'
-import { isKnownPlace, rememberPlace } from './login-places.ts'
-import type { LimiterStore } from '../../platform/limiter/store.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import { clientAddressKey, networkPrefix } from '../../platform/limiter/addresses.ts'
+import type { LimiterStore } from '../../platform/limiter/store.ts'
+import type { Db } from '../../platform/storage/database.ts'
+import { recordAuditEvent } from '../audit/audit-log.ts'
+import { identityKey } from '../users/login-names.ts'
+import { isKnownPlace, rememberPlace } from './login-places.ts'
 
 const MINUTE_MS = 60_000
 /** Refreshing is cheap and legitimate clients do it often; this only stops a runaway loop. */

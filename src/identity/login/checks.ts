@@ -1,7 +1,7 @@
 import type { AppError } from '../../platform/http/errors.ts'
 import { accountDisabled } from '../../platform/http/errors.ts'
-import type { UserRecord } from '../users/store.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import type { UserRecord } from '../users/store.ts'
 
 /** A login whose first proof (today a password; later a user-verified passkey) holds. */
 export interface ProvenLogin {

@@ -4,6 +4,7 @@ import type { Config } from '../../platform/config/config.ts'
 import type { PasswordHasher } from '../../platform/crypto/passwords.ts'
 import { invalidCredentials } from '../../platform/http/errors.ts'
 import type { Metrics } from '../../platform/http/metrics.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { RateLimits } from '../limits/limits.ts'
@@ -13,7 +14,6 @@ import { grantScopes } from '../tokens/scopes.ts'
 import { tokenResponse, type TokenResponse } from '../tokens/token-response.ts'
 import { findUserByLogin, setPassword } from '../users/store.ts'
 import type { LoginCheck, ProvenLogin } from './checks.ts'
-import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 export type LoginDeps = SessionDeps & {
   db: Db

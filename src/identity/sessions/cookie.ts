@@ -1,5 +1,5 @@
-import type { TokenResponse } from '../tokens/token-response.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { TokenResponse } from '../tokens/token-response.ts'
 
 export const REFRESH_COOKIE = 'gatehouse_refresh'
 

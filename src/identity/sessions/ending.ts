@@ -1,8 +1,8 @@
 import { isoAt, type Clock } from '../../platform/clock.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 import type { Db } from '../../platform/storage/database.ts'
 import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { Revocation, Revocations } from '../revocations/revocations.ts'
-import { type RequestOrigin } from '../../platform/http/request-context.ts'
 import { revokeSessions } from './store.ts'
 
 /** What ending sessions needs. */

@@ -1,9 +1,9 @@
 import { accountDisabled, invalidRefreshToken } from '../../platform/http/errors.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 import type { AccessTokens } from '../tokens/access-tokens.ts'
 import { tokenResponse, type TokenResponse } from '../tokens/token-response.ts'
 import { findUserById } from '../users/store.ts'
 import { rotateRefreshToken, type SessionDeps } from './rotation.ts'
-import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /**
  * The refresh behind `/auth/refresh` and the refresh_token grant: rotates the refresh token and

@@ -1,9 +1,9 @@
-import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { Clock } from '../../platform/clock.ts'
+import { type RequestOrigin } from '../../platform/http/request-context.ts'
 import type { Db } from '../../platform/storage/database.ts'
+import { recordAuditEvent } from '../audit/audit-log.ts'
 import type { Revocation, Revocations } from '../revocations/revocations.ts'
 import type { KeyRevocation, KeyStore } from './key-store.ts'
-import { type RequestOrigin } from '../../platform/http/request-context.ts'
 
 /**
  * `gatehouse keys revoke`: the key stops verifying here at once and on every other instance as soon

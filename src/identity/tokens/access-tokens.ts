@@ -3,8 +3,8 @@ import { SignJWT, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload }
 import type { Clock } from '../../platform/clock.ts'
 import type { Config } from '../../platform/config/config.ts'
 import { AuthenticationError, invalidAccessToken } from '../../platform/http/errors.ts'
-import type { KeyStore } from '../signing-keys/key-store.ts'
 import type { Revocations } from '../revocations/revocations.ts'
+import type { KeyStore } from '../signing-keys/key-store.ts'
 
 /** RFC 9068 §2.1: access tokens are typed so they cannot be confused with other JWTs. */
 const ACCESS_TOKEN_TYPE = 'at+jwt'

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { passwordProblems } from './password-policy.ts'
 import { isoAt, type Clock } from '../../platform/clock.ts'
+import { type PasswordHasher } from '../../platform/crypto/passwords.ts'
 import { ValidationError, accountExists } from '../../platform/http/errors.ts'
 import { isUniqueViolation, type Db } from '../../platform/storage/database.ts'
 import { EMAIL_PROBLEM, isStorableEmail } from './login-names.ts'
-import { insertUser, toUser } from './store.ts'
+import { passwordProblems } from './password-policy.ts'
 import type { User } from './schemas.ts'
-import { type PasswordHasher } from '../../platform/crypto/passwords.ts'
+import { insertUser, toUser } from './store.ts'
 
 export interface NewAccount {
   email: string

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module'
 import type * as LanguageCommon from '@zxcvbn-ts/language-common'
+import { normalizePassword } from '../../platform/crypto/passwords.ts'
 import type { FieldProblem } from '../../platform/http/errors.ts'
 import type { StringCheck } from '../../platform/http/validation.ts'
 import { identityKey } from './login-names.ts'
-import { normalizePassword } from '../../platform/crypto/passwords.ts'
 
 export const PASSWORD_MIN_LENGTH = 8
 export const PASSWORD_MAX_LENGTH = 128

@@ -1,5 +1,5 @@
-import pino, { type DestinationStream, type Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
+import pino, { type DestinationStream, type Logger } from 'pino'
 import type { LogLevel } from '../config/config.ts'
 
 const SECRET_FIELDS = [

@@ -1,3 +1,4 @@
+import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import {
   Ajv,
   str,
@@ -7,7 +8,6 @@ import {
   type ValidateFunction,
 } from 'ajv'
 import addFormats from 'ajv-formats'
-import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type {
   FastifyInstance,
   FastifyRequest,

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
-import { isoAt, type Clock } from '../clock.ts'
 import type { Logger } from 'pino'
-import type { MailQueue } from './mail-queue.ts'
+import { isoAt, type Clock } from '../clock.ts'
 import type { Db } from '../storage/database.ts'
+import type { MailQueue } from './mail-queue.ts'
 
 /** A mail to queue: its words, rendered, and how long it is worth delivering. */
 export interface QueuedMail {

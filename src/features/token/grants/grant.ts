@@ -1,7 +1,7 @@
 import type { Context } from '../../../context.ts'
 import type { TokenResponse } from '../../../identity/tokens/token-response.ts'
-import type { TokenRequestBody } from '../schemas.ts'
 import { type RequestOrigin } from '../../../platform/http/request-context.ts'
+import type { TokenRequestBody } from '../schemas.ts'
 
 /**
  * One `grant_type` of the token endpoint (RFC 6749 §4). A grant checks the parameters it needs
