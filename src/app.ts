@@ -32,7 +32,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = ctx.logger
   const app = Fastify({
     loggerInstance: logger,
-    // Fastify's two lines per request give way to our one access line (http/logging.ts).
+    // Fastify's two lines per request give way to our one access line (platform/http/logging.ts).
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     genReqId: requestIdFor,
     bodyLimit: BODY_LIMIT_BYTES,
