@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely'
 import type { Db } from './platform/storage/database.ts'
+import { sessionAuthentication } from './identity/sessions/migration.ts'
 import { SCHEMA_HISTORY, migrate } from './platform/storage/migrations/index.ts'
 
 /**
@@ -7,7 +8,10 @@ import { SCHEMA_HISTORY, migrate } from './platform/storage/migrations/index.ts'
  * feature that owns its table (`features/NAME/migration.ts`, say), added here under the next
  * number. Never edit one that has shipped: add the next.
  */
-export const MIGRATIONS: Readonly<Record<string, Migration>> = { ...SCHEMA_HISTORY }
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  ...SCHEMA_HISTORY,
+  '0009_session_authentication': sessionAuthentication,
+}
 
 /** Brings the schema up to date — or up to `last`, to test an upgrade from that version. */
 export async function migrateToLatest(db: Db, last?: string): Promise<string[]> {

@@ -1,6 +1,6 @@
-import type { AppError } from '../../platform/http/errors.ts'
-import { accountDisabled } from '../../platform/http/errors.ts'
-import { type RequestOrigin } from '../../platform/http/request-context.ts'
+import { accountDisabled, type AppError } from '../../platform/http/errors.ts'
+import type { RequestOrigin } from '../../platform/http/request-context.ts'
+import type { SessionAuthentication } from '../sessions/store.ts'
 import type { UserRecord } from '../users/store.ts'
 
 /** A login whose first proof (today a password; later a user-verified passkey) holds. */
@@ -9,6 +9,8 @@ export interface ProvenLogin {
   /** The login name as it was typed, for the audit trail. */
   username: string
   origin: RequestOrigin
+  /** How the user proved who they are so far (a password: `amr` `pwd`, `acr` `aal1`). */
+  authentication: SessionAuthentication
 }
 
 /** A check's refusal: the reason the audit trail records, the error the client gets. */

@@ -27,6 +27,9 @@ export type LoginDeps = SessionDeps & {
   loginChecks: readonly LoginCheck[]
 }
 
+/** RFC 8176 `pwd`: one factor, assurance level 1 (NIST SP 800-63B). */
+const PASSWORD_PROOF = { amr: ['pwd'], acr: 'aal1' } as const
+
 export interface PasswordCredentials {
   username: string
   password: string
@@ -64,7 +67,7 @@ export async function loginWithPassword(
     await limits.afterLoginFailure(attempt)
     throw invalidCredentials()
   }
-  const login: ProvenLogin = { user, username: credentials.username, origin }
+  const login: ProvenLogin = { user, username: credentials.username, origin, authentication: PASSWORD_PROOF }
   await passLoginChecks(ctx, login)
   await limits.afterLoginSuccess(attempt)
   if (check.needsRehash) {
@@ -98,7 +101,7 @@ export async function startLoginSession(
   const { user, origin } = login
   const { roles } = user
   const scope = grantScopes(ctx.config.roleScopes, roles, requestedScope)
-  const session = await startSession(ctx, user.id, scope, origin)
+  const session = await startSession(ctx, user.id, scope, login.authentication, origin)
   ctx.metrics.loginSucceeded()
   await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'login_succeeded',

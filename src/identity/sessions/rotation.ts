@@ -21,6 +21,7 @@ import {
   touchSession,
   type PresentedRefreshToken,
   type Rotation,
+  type SessionAuthentication,
 } from './store.ts'
 
 /** What starting, rotating and ending sessions needs. */
@@ -39,6 +40,7 @@ export async function startSession(
   ctx: SessionDeps,
   userId: string,
   scope: string,
+  authentication: SessionAuthentication,
   origin: RequestOrigin,
 ): Promise<IssuedRefreshToken> {
   const { db, clock, config } = ctx
@@ -56,6 +58,7 @@ export async function startSession(
       userAgent: origin.userAgent?.slice(0, 512) ?? null,
       ip: origin.ip?.slice(0, 64) ?? null,
       scope,
+      authentication,
     })
     await storeRefreshToken(trx, sessionId, refreshToken, now, tokenExpiresAt)
   })
@@ -65,6 +68,8 @@ export async function startSession(
     scope,
     refreshToken,
     refreshExpiresInSeconds: secondsUntil(tokenExpiresAt, now),
+    authTime: Math.floor(now / 1000),
+    ...authentication,
   }
 }
 
@@ -100,6 +105,9 @@ export async function rotateRefreshToken(
     scope: current.scope,
     refreshToken: token,
     refreshExpiresInSeconds: secondsUntil(expiresAt, now),
+    // A refresh keeps the login's: the user proved nothing new.
+    authTime: Math.floor(Date.parse(current.sessionCreatedAt) / 1000),
+    ...current.authentication,
   })
 
   if (current.rotatedAt === null) {

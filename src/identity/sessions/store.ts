@@ -15,6 +15,13 @@ export interface NewSession {
   ip: string | null
   /** Space-separated scope granted at login. */
   scope: string
+  authentication: SessionAuthentication
+}
+
+/** How the session's user proved who they are at login: RFC 8176 methods and the assurance level. */
+export interface SessionAuthentication {
+  amr: readonly string[]
+  acr: string
 }
 
 export interface NewRefreshToken {
@@ -43,6 +50,9 @@ export interface PresentedRefreshToken extends Rotation {
   scope: string
   sessionRevokedAt: string | null
   sessionExpiresAt: string
+  /** When the session opened: the login, when the user last proved who they are. */
+  sessionCreatedAt: string
+  authentication: SessionAuthentication
 }
 
 export interface ActiveSession {
@@ -66,6 +76,8 @@ const insertSessionRow = preparedQuery(
       user_agent: string | null
       ip: string | null
       scope: string
+      amr: string
+      acr: string
     },
   ) =>
     db.insertInto('sessions').values({
@@ -85,6 +97,8 @@ export async function insertSession(db: Db, session: NewSession): Promise<void> 
     user_agent: session.userAgent,
     ip: session.ip,
     scope: session.scope,
+    amr: session.authentication.amr.join(' '),
+    acr: session.authentication.acr,
   })
 }
 
@@ -115,6 +129,7 @@ const selectRefreshToken = preparedQuery((db, { token_hash }: { token_hash: stri
     .leftJoin('refresh_tokens as n', 'n.id', 't.replaced_by')
     .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 't.successor_sealed'])
     .select(['s.user_id', 's.scope', 's.revoked_at', 's.expires_at as session_expires_at'])
+    .select(['s.created_at as session_created_at', 's.amr', 's.acr'])
     .select('n.expires_at as successor_expires_at')
     .where('t.token_hash', '=', token_hash),
 )
@@ -137,6 +152,8 @@ export async function findRefreshToken(
       scope: row.scope,
       sessionRevokedAt: row.revoked_at,
       sessionExpiresAt: row.session_expires_at,
+      sessionCreatedAt: row.session_created_at,
+      authentication: { amr: row.amr.split(' '), acr: row.acr },
     }
   )
 }

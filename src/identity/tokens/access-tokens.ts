@@ -26,7 +26,15 @@ export interface AccessTokenSubject {
   sessionId: string
   roles: string[]
   scope: string
+  /** When the user last proved who they are (seconds since the epoch): the session's login. */
+  authTime: number
+  /** RFC 8176 methods of that proof (`pwd`), and its assurance level (`aal1`). */
+  amr: readonly string[]
+  acr: string
 }
+
+/** RFC 9068 `client_id` of tokens from the service's own login routes: its public client. */
+export const GATEHOUSE_CLIENT_ID = 'gatehouse'
 
 /** A verified token's claims, and the key that verified them. */
 interface VerifiedToken {
@@ -104,7 +112,15 @@ export class AccessTokens {
   async issue(subject: AccessTokenSubject): Promise<string> {
     const { kid, alg, key } = this.keys.signingKey()
     const now = Math.floor(this.clock.now() / 1000)
-    return new SignJWT({ sid: subject.sessionId, roles: subject.roles, scope: subject.scope })
+    return new SignJWT({
+      sid: subject.sessionId,
+      roles: subject.roles,
+      scope: subject.scope,
+      client_id: GATEHOUSE_CLIENT_ID,
+      auth_time: subject.authTime,
+      amr: [...subject.amr],
+      acr: subject.acr,
+    })
       .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.config.jwt.issuer)
       .setAudience(this.config.jwt.audience)

@@ -11,6 +11,10 @@ export interface IssuedRefreshToken {
   scope: string
   refreshToken: string
   refreshExpiresInSeconds: number
+  /** When the session's login happened (seconds since the epoch), and how the user proved it. */
+  authTime: number
+  amr: readonly string[]
+  acr: string
 }
 
 export const TokenResponse = Type.Object(
@@ -42,6 +46,9 @@ export async function tokenResponse(
     sessionId: session.sessionId,
     roles,
     scope,
+    authTime: session.authTime,
+    amr: session.amr,
+    acr: session.acr,
   })
   return {
     access_token: accessToken,

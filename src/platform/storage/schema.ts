@@ -36,6 +36,10 @@ export interface SessionsTable {
   ip: string | null
   /** Space-separated scope granted at login. */
   scope: string
+  /** RFC 8176 methods of the login's proof, space-separated (`pwd`). */
+  amr: string
+  /** `aal1` (one factor) or `aal2` (two). */
+  acr: string
 }
 
 export interface RefreshTokensTable {

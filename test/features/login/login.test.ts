@@ -69,7 +69,11 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     assert.equal(typeof header.kid, 'string')
     const claims = decodeJwt(token)
     assert.deepEqual(Object.keys(claims).sort(), [
+      'acr',
+      'amr',
       'aud',
+      'auth_time',
+      'client_id',
       'exp',
       'iat',
       'iss',
@@ -85,6 +89,11 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
     assert.deepEqual(claims.roles, ['user'])
     assert.equal(claims.exp! - claims.iat!, 900)
     assert.equal(claims.iat, Math.floor(ctx().clock.now() / 1000))
+    // RFC 9068 client_id of the service's own login; RFC 8176 amr of a password; one factor.
+    assert.equal(claims.client_id, 'gatehouse')
+    assert.equal(claims.auth_time, claims.iat)
+    assert.deepEqual(claims.amr, ['pwd'])
+    assert.equal(claims.acr, 'aal1')
   })
 
   it('creates a session and stores only a hash of the refresh token', async () => {

@@ -53,6 +53,19 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     assert.equal((await api.refresh(next.refresh_token)).statusCode, 200)
   })
 
+  it("keeps the login's auth_time, amr and acr: a refresh proves nothing new about the user", async () => {
+    const { tokens } = await api.loggedInUser()
+    const login = decodeJwt(tokens.access_token)
+    ctx().clock.advance(600)
+    const refreshed = decodeJwt((await api.refresh(tokens.refresh_token)).json<Tokens>().access_token)
+    assert.equal(refreshed.iat, login.iat! + 600)
+    assert.equal(refreshed.auth_time, login.auth_time)
+    assert.equal(refreshed.auth_time, login.iat)
+    assert.deepEqual(refreshed.amr, ['pwd'])
+    assert.equal(refreshed.acr, 'aal1')
+    assert.equal(refreshed.client_id, 'gatehouse')
+  })
+
   it('takes the refresh token from the cookie when the JSON body has none', async () => {
     const { tokens } = await api.loggedInUser()
     const response = await ctx().app.inject({

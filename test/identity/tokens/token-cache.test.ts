@@ -72,7 +72,15 @@ describe('AccessTokens: the verified-token cache', () => {
       options,
     )
   const issue = (sessionId: string = randomUUID()) =>
-    t.context.accessTokens.issue({ userId: randomUUID(), sessionId, roles: ['user'], scope: 'profile' })
+    t.context.accessTokens.issue({
+      userId: randomUUID(),
+      sessionId,
+      roles: ['user'],
+      scope: 'profile',
+      authTime: Math.floor(t.clock.now() / 1000),
+      amr: ['pwd'],
+      acr: 'aal1',
+    })
 
   it('caches a verified token and answers a second verification from the cache', async () => {
     const verifier = tokens()
