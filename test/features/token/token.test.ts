@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { GRANTS } from '../../../src/features/token/grants/index.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail } from '../../support/harness.ts'
 import { clientFor } from '../../support/client.ts'
 
@@ -22,6 +23,14 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
     assert.ok(body.access_token && body.refresh_token)
     assert.equal(response.headers['cache-control'], 'no-store')
     assert.equal(response.headers.pragma, 'no-cache')
+  })
+
+  it('documents every grant of the registry in the OpenAPI description of grant_type', async () => {
+    const document = (await ctx().app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const schema =
+      document.paths['/auth/token'].post.requestBody.content['application/x-www-form-urlencoded'].schema
+    for (const type of GRANTS.keys())
+      assert.match(schema.properties.grant_type.description, new RegExp(`\`${type}\``))
   })
 
   it('ignores parameters it does not know, such as a public client_id (§3.2)', async () => {
