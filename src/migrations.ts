@@ -1,5 +1,7 @@
 import type { Migration } from 'kysely'
 import type { Db } from './platform/storage/database.ts'
+import { clients } from './identity/clients/migration.ts'
+import { personalAccessTokens } from './identity/personal-access-tokens/migration.ts'
 import { sessionAuthentication } from './identity/sessions/migration.ts'
 import { SCHEMA_HISTORY, migrate } from './platform/storage/migrations/index.ts'
 
@@ -11,6 +13,8 @@ import { SCHEMA_HISTORY, migrate } from './platform/storage/migrations/index.ts'
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   ...SCHEMA_HISTORY,
   '0009_session_authentication': sessionAuthentication,
+  '0010_clients': clients,
+  '0011_personal_access_tokens': personalAccessTokens,
 }
 
 /** Brings the schema up to date — or up to `last`, to test an upgrade from that version. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Type } from 'typebox'
 import { isoAt, type Clock } from '../platform/clock.ts'
-import { hashRefreshToken, newRefreshToken } from '../platform/crypto/opaque-tokens.ts'
+import { hashOpaqueToken, newOpaqueToken } from '../platform/crypto/opaque-tokens.ts'
 import { ValidationError } from '../platform/http/errors.ts'
 import type { Db } from '../platform/storage/database.ts'
 import type { OneTimeTokenPurpose } from '../platform/storage/schema.ts'
@@ -19,8 +19,8 @@ export const LinkToken = Type.String({
   description: 'The `token` query parameter of the link in the mail.',
 })
 
-export const newOneTimeToken = newRefreshToken
-export const hashOneTimeToken = hashRefreshToken
+export const newOneTimeToken = newOpaqueToken
+export const hashOneTimeToken = hashOpaqueToken
 
 /** A token that is unknown, expired, already used, or for something else: 422 naming `token`. */
 export const invalidLinkToken = (): ValidationError =>

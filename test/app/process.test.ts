@@ -388,7 +388,7 @@ describe('npm run migrate', () => {
       })
     assert.equal(
       (await run()).stdout,
-      'applied: 0001_initial, 0002_sessions_audit, 0003_todos_revocations, 0004_mail, 0005_normalized_emails, 0006_secrets_at_rest, 0007_login_places, 0008_revocation_records, 0009_session_authentication\n',
+      'applied: 0001_initial, 0002_sessions_audit, 0003_todos_revocations, 0004_mail, 0005_normalized_emails, 0006_secrets_at_rest, 0007_login_places, 0008_revocation_records, 0009_session_authentication, 0010_clients, 0011_personal_access_tokens\n',
     )
     assert.ok(existsSync(join(cwd, DEFAULT_DB)))
     assert.equal((await run()).stdout, 'database is up to date\n')

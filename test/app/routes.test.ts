@@ -16,6 +16,8 @@ function describeGuard(guard: RouteGuard | undefined): string {
       return '—'
     case 'authenticated':
       return 'bearer'
+    case 'session':
+      return 'bearer from a login'
     case 'scope':
       return `bearer, scope \`${guard.scope}\``
     case 'role':

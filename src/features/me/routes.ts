@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Context } from '../../context.ts'
-import { principalOf } from '../../identity/guard/principal.ts'
-import { requireAuth } from '../../identity/guard/route-guards.ts'
+import { principalOf, sessionOf } from '../../identity/guard/principal.ts'
+import { requireAuth, requireSession } from '../../identity/guard/route-guards.ts'
 import { UserRef } from '../../identity/users/schemas.ts'
 import { originOf } from '../../platform/http/request-context.ts'
 import {
@@ -48,7 +48,7 @@ export function meRoutes(ctx: Context): FastifyPluginAsyncTypebox {
       '/password',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        config: { guard: requireAuth },
+        config: { guard: requireSession },
         schema: {
           tags: ['users'],
           summary: 'Change your password',
@@ -68,7 +68,7 @@ export function meRoutes(ctx: Context): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await changePassword(ctx, principalOf(request), request.body, originOf(request))
+        await changePassword(ctx, sessionOf(request), request.body, originOf(request))
         return reply.code(204).send(null)
       },
     )

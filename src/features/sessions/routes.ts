@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Context } from '../../context.ts'
-import { principalOf } from '../../identity/guard/principal.ts'
-import { requireAuth } from '../../identity/guard/route-guards.ts'
+import { sessionOf } from '../../identity/guard/principal.ts'
+import { requireSession } from '../../identity/guard/route-guards.ts'
 import {
   clearRefreshCookie,
   refreshCookieOf,
@@ -70,7 +70,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
     app.post(
       '/logout',
       {
-        config: { guard: requireAuth },
+        config: { guard: requireSession },
         schema: {
           tags: ['sessions'],
           summary: 'End this session',
@@ -80,7 +80,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const { userId, sessionId } = principalOf(request)
+        const { userId, sessionId } = sessionOf(request)
         await endSessions(ctx, userId, { only: [sessionId] }, 'logout', originOf(request))
         clearRefreshCookie(reply)
         return reply.code(204).send(null)
@@ -90,7 +90,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
     app.post(
       '/logout-all',
       {
-        config: { guard: requireAuth },
+        config: { guard: requireSession },
         schema: {
           tags: ['sessions'],
           summary: 'End every session of this user',
@@ -98,7 +98,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await endSessions(ctx, principalOf(request).userId, {}, 'logout_all', originOf(request))
+        await endSessions(ctx, sessionOf(request).userId, {}, 'logout_all', originOf(request))
         clearRefreshCookie(reply)
         return reply.code(204).send(null)
       },
@@ -107,7 +107,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
     app.get(
       '/sessions',
       {
-        config: { guard: requireAuth },
+        config: { guard: requireSession },
         schema: {
           tags: ['sessions'],
           summary: 'Sessions of this user that can still be refreshed',
@@ -115,7 +115,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const { userId, sessionId } = principalOf(request)
+        const { userId, sessionId } = sessionOf(request)
         const sessions = await listActiveSessions(ctx.db, userId, isoAt(ctx.clock.now()))
         return sessions.map((session) => ({
           id: session.id,
@@ -132,7 +132,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
     app.delete(
       '/sessions/:id',
       {
-        config: { guard: requireAuth },
+        config: { guard: requireSession },
         schema: {
           tags: ['sessions'],
           summary: 'End one of your sessions',
@@ -142,7 +142,7 @@ export function sessionRoutes(ctx: Context): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const { userId } = principalOf(request)
+        const { userId } = sessionOf(request)
         const ended = await endSessions(
           ctx,
           userId,

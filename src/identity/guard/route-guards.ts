@@ -16,8 +16,16 @@ import { principalOf } from './principal.ts'
  * roles themselves.
  */
 export type RouteGuard =
-  /** A valid, unrevoked bearer credential; sets `request.principal`. */
+  /**
+   * A valid, unrevoked bearer credential of a user — an access token from a login or a personal
+   * access token — sets `request.principal`. A machine client's token acts for no user: 403.
+   */
   | { kind: 'authenticated' }
+  /**
+   * …that is an access token from a login: routes that manage the account or its sessions refuse
+   * a personal access token (it must not outlive a password change by minting more of itself).
+   */
+  | { kind: 'session' }
   /** …carrying the scope (granted at login, narrowed to the roles). */
   | { kind: 'scope'; scope: string }
   /**
@@ -30,6 +38,7 @@ export type RouteGuard =
   | { kind: 'secret'; secret: string; name: string; securityScheme: string }
 
 export const requireAuth: RouteGuard = { kind: 'authenticated' }
+export const requireSession: RouteGuard = { kind: 'session' }
 export const requireScope = (scope: string): RouteGuard => ({ kind: 'scope', scope })
 export const requireRole = (role: string, options: { scope?: string } = {}): RouteGuard => ({
   kind: 'role',
@@ -100,7 +109,7 @@ export function installRouteGuards(app: FastifyInstance, deps: GuardDeps): void 
 function guardErrors(guard: RouteGuard): ErrorCode[] {
   switch (guard.kind) {
     case 'authenticated':
-      return BEARER_ERRORS
+    case 'session':
     case 'scope':
     case 'role':
       return [...BEARER_ERRORS, 'FORBIDDEN']
@@ -117,6 +126,8 @@ function guardHooks(
   switch (guard.kind) {
     case 'authenticated':
       return [authenticate]
+    case 'session':
+      return [authenticate, fromLogin]
     case 'scope':
       return [authenticate, hasScope(guard.scope)]
     case 'role':
@@ -139,8 +150,17 @@ function authenticateWith(authenticators: readonly Authenticator[]): onRequestAs
     if (!authenticator) throw new AuthenticationError('INVALID_TOKEN', 'The bearer token is not valid.')
     const principal = await authenticator.authenticate(token)
     request.principal = principal
+    if (principal.kind === 'client') {
+      bindToCurrentRequest(request, { client_id: principal.clientId })
+      throw forbidden('This route acts on a user; a machine client token cannot use it.')
+    }
     bindToCurrentRequest(request, { user_id: principal.userId })
   }
+}
+
+const fromLogin: onRequestAsyncHookHandler = async (request) => {
+  if (principalOf(request).kind !== 'session')
+    throw forbidden('This route needs an access token from a login, not a personal access token.')
 }
 
 const hasScope =

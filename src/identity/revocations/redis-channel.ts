@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import type * as IoRedis from 'ioredis'
 import type { Logger } from 'pino'
-import type { Revocation, RevocationChannel } from './revocations.ts'
+import { REVOCATION_KINDS, type Revocation, type RevocationChannel } from './revocations.ts'
 
 type Redis = IoRedis.Redis
 
@@ -154,16 +154,16 @@ export class RedisRevocationChannel implements RevocationChannel {
   }
 }
 
-/** A message is a JSON array of `{kind, value}`. */
+/** A message is a JSON array of `{kind, value, at?}`. */
 function encodeRevocations(revocations: Revocation[]): string {
-  return JSON.stringify(revocations.map(({ kind, value }) => ({ kind, value })))
+  return JSON.stringify(revocations.map(({ kind, value, at }) => ({ kind, value, at })))
 }
 
 function decodeRevocations(message: string): Revocation[] | undefined {
   try {
     const entries: unknown = JSON.parse(message)
     return Array.isArray(entries) && entries.every(isRevocation)
-      ? entries.map(({ kind, value }) => ({ kind, value }))
+      ? entries.map(({ kind, value, at }) => (at === undefined ? { kind, value } : { kind, value, at }))
       : undefined
   } catch {
     return undefined
@@ -172,6 +172,10 @@ function decodeRevocations(message: string): Revocation[] | undefined {
 
 function isRevocation(entry: unknown): entry is Revocation {
   if (typeof entry !== 'object' || entry === null) return false
-  const { kind, value } = entry as Record<string, unknown>
-  return (kind === 'sid' || kind === 'kid') && typeof value === 'string'
+  const { kind, value, at } = entry as Record<string, unknown>
+  return (
+    (REVOCATION_KINDS as readonly unknown[]).includes(kind) &&
+    typeof value === 'string' &&
+    (at === undefined || typeof at === 'number')
+  )
 }

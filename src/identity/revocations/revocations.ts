@@ -2,14 +2,33 @@ import { PostgresAdapter, sql } from 'kysely'
 import type { Logger } from 'pino'
 import { isoAt, type Clock } from '../../platform/clock.ts'
 import type { Db } from '../../platform/storage/database.ts'
-import type { RevocationKind } from '../../platform/storage/schema.ts'
+import { REVOCATION_KINDS, type RevocationKind } from '../../platform/storage/schema.ts'
 
-export type { RevocationKind }
+export { REVOCATION_KINDS, type RevocationKind }
 
-/** One revoked thing: a session's tokens (`sid`) or everything a signing key signed (`kid`). */
+/**
+ * One revoked thing: a session's tokens (`sid`), everything a signing key signed (`kid`), one
+ * machine token (`jti`), one personal access token (`pat`), or — as of `at` — a client's tokens
+ * (`client`) or what is known about a user (`user`).
+ */
 export interface Revocation {
   kind: RevocationKind
   value: string
+  /** When it was revoked (ms); the moment it is recorded when absent. */
+  at?: number
+}
+
+/**
+ * Kinds that cover what was issued up to a moment, so a later revocation of the same value moves
+ * that moment: a client disabled, enabled and disabled again. Their record is replaced, not kept.
+ */
+const AS_OF_KINDS: ReadonlySet<RevocationKind> = new Set(['client', 'user'])
+
+interface Remembered {
+  /** When every token the record covers has expired (ms). */
+  until: number
+  /** When it was revoked (ms). */
+  at: number
 }
 
 /** Slack beyond an access token's lifetime, covering the verifier's clock tolerance. */
@@ -49,7 +68,7 @@ export interface RevocationChannel {
  * been missed, so a session's answer comes from the database instead — slower, never wrong.
  */
 export class Revocations {
-  private readonly revoked = new Map<string, number>()
+  private readonly revoked = new Map<string, Remembered>()
   private readonly listeners: ((revocation: Revocation) => void)[] = []
   /** The highest record number read; every record up to it is in memory. */
   private watermark = 0
@@ -83,7 +102,7 @@ export class Revocations {
     this.reconcileTimer.unref()
     this.channel?.subscribe({
       onMessage: (revocations) => {
-        this.remember(revocations, this.keepUntil())
+        this.remember(revocations, this.keepUntil(), this.clock.now())
       },
       onRecovered: () => {
         // Until the read completes, memory may lack what the channel missed: ask the database.
@@ -99,18 +118,24 @@ export class Revocations {
   }
 
   async isRevoked(kind: RevocationKind, value: string): Promise<boolean> {
-    if (this.revoked.has(keyOf(kind, value))) return true
+    return (await this.revokedAt(kind, value)) !== undefined
+  }
+
+  /** When `value` was revoked (ms), if it was: `client` and `user` records cover what came before. */
+  async revokedAt(kind: RevocationKind, value: string): Promise<number | undefined> {
+    const known = this.revoked.get(keyOf(kind, value))
+    if (known) return known.at
     // Memory lags by one reconcile interval without a channel; with one, it is complete while the
     // channel is up and read since it last came up.
     const complete = !this.channel || (this.channel.healthy && this.caughtUp === this.recoveries)
-    if (complete) return false
+    if (complete) return undefined
     const row = await this.db
       .selectFrom('revocations')
-      .select('seq')
+      .select('revoked_at')
       .where('kind', '=', kind)
       .where('value', '=', value)
       .executeTakeFirst()
-    return row !== undefined
+    return row && Date.parse(row.revoked_at)
   }
 
   /**
@@ -122,12 +147,20 @@ export class Revocations {
     if (db.getExecutor().adapter instanceof PostgresAdapter) {
       await sql`select pg_advisory_xact_lock(${RECORD_ORDER_LOCK})`.execute(db)
     }
-    const revokedAt = isoAt(this.clock.now())
+    const now = this.clock.now()
     const keepUntil = isoAt(this.keepUntil())
+    for (const { kind, value } of revocations.filter(({ kind }) => AS_OF_KINDS.has(kind))) {
+      await db.deleteFrom('revocations').where('kind', '=', kind).where('value', '=', value).execute()
+    }
     await db
       .insertInto('revocations')
       .values(
-        revocations.map(({ kind, value }) => ({ kind, value, revoked_at: revokedAt, keep_until: keepUntil })),
+        revocations.map(({ kind, value, at }) => ({
+          kind,
+          value,
+          revoked_at: isoAt(at ?? now),
+          keep_until: keepUntil,
+        })),
       )
       .onConflict((oc) => oc.columns(['kind', 'value']).doNothing())
       .execute()
@@ -136,7 +169,7 @@ export class Revocations {
   /** Makes persisted revocations effective here at once, and on every other instance. */
   async announce(revocations: Revocation[]): Promise<void> {
     if (revocations.length === 0) return
-    this.remember(revocations, this.keepUntil())
+    this.remember(revocations, this.keepUntil(), this.clock.now())
     if (!this.channel) return
     try {
       await this.channel.publish(revocations)
@@ -181,13 +214,16 @@ export class Revocations {
       for (;;) {
         const rows = await this.db
           .selectFrom('revocations')
-          .select(['seq', 'kind', 'value', 'keep_until'])
+          .select(['seq', 'kind', 'value', 'revoked_at', 'keep_until'])
           .where('seq', '>', this.watermark)
           .orderBy('seq')
           .limit(RECONCILE_BATCH)
           .execute()
         for (const row of rows) {
-          if (row.keep_until > now) this.remember([row], Date.parse(row.keep_until))
+          if (row.keep_until > now) {
+            const at = Date.parse(row.revoked_at)
+            this.remember([{ kind: row.kind, value: row.value, at }], Date.parse(row.keep_until), at)
+          }
           this.watermark = Number(row.seq)
         }
         if (rows.length < RECONCILE_BATCH) break
@@ -202,22 +238,23 @@ export class Revocations {
     }
   }
 
-  private remember(revocations: Revocation[], until: number): void {
+  private remember(revocations: Revocation[], until: number, now: number): void {
     this.prune()
     for (const revocation of revocations) {
       const key = keyOf(revocation.kind, revocation.value)
       const known = this.revoked.get(key)
+      const at = revocation.at ?? now
       // Re-inserted at the end, so the map stays ordered by expiry for prune().
       this.revoked.delete(key)
-      this.revoked.set(key, Math.max(until, known ?? 0))
-      if (known === undefined) for (const listener of this.listeners) listener(revocation)
+      this.revoked.set(key, { until: Math.max(until, known?.until ?? 0), at: Math.max(at, known?.at ?? 0) })
+      if (known === undefined || at > known.at) for (const listener of this.listeners) listener(revocation)
     }
   }
 
   /** Drops records whose tokens have all expired. Entries are in expiry order, oldest first. */
   private prune(): void {
     const now = this.clock.now()
-    for (const [key, until] of this.revoked) {
+    for (const [key, { until }] of this.revoked) {
       if (until > now) break
       this.revoked.delete(key)
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { isoAt } from '../../platform/clock.ts'
 import type { Config } from '../../platform/config/config.ts'
-import { hashRefreshToken, newRefreshToken } from '../../platform/crypto/opaque-tokens.ts'
+import { hashOpaqueToken, newOpaqueToken } from '../../platform/crypto/opaque-tokens.ts'
 import { SealedSecretError, type SecretBox } from '../../platform/crypto/secrets.ts'
 import { invalidRefreshToken } from '../../platform/http/errors.ts'
 import { type RequestOrigin } from '../../platform/http/request-context.ts'
@@ -47,7 +47,7 @@ export async function startSession(
   const now = clock.now()
   const sessionId = randomUUID()
   const sessionExpiresAt = now + config.sessionLifetimeSeconds * 1000
-  const refreshToken = newRefreshToken()
+  const refreshToken = newOpaqueToken()
   const tokenExpiresAt = Math.min(now + config.refreshTokenTtlSeconds * 1000, sessionExpiresAt)
   await db.transaction().execute(async (trx) => {
     await insertSession(trx, {
@@ -89,7 +89,7 @@ export async function rotateRefreshToken(
 ): Promise<IssuedRefreshToken> {
   const { db, clock } = ctx
   const now = clock.now()
-  const current = await findRefreshToken(db, hashRefreshToken(presented))
+  const current = await findRefreshToken(db, hashOpaqueToken(presented))
   if (
     !current ||
     current.sessionRevokedAt !== null ||
@@ -142,7 +142,7 @@ async function rotate(
   now: number,
 ): Promise<{ token: string; expiresAt: number } | undefined> {
   const { db, config } = ctx
-  const token = newRefreshToken()
+  const token = newOpaqueToken()
   const expiresAt = Math.min(now + config.refreshTokenTtlSeconds * 1000, Date.parse(current.sessionExpiresAt))
   const id = randomUUID()
   const rotated = await db.transaction().execute(async (trx) => {
@@ -208,7 +208,7 @@ async function storeRefreshToken(
   await insertRefreshToken(db, {
     id,
     sessionId,
-    tokenHash: hashRefreshToken(token),
+    tokenHash: hashOpaqueToken(token),
     createdAt: isoAt(now),
     expiresAt: isoAt(expiresAt),
   })

@@ -27,7 +27,7 @@ export interface SessionAuthentication {
 export interface NewRefreshToken {
   id: string
   sessionId: string
-  /** `hashRefreshToken` of the token; the token itself is never stored. */
+  /** `hashOpaqueToken` of the token; the token itself is never stored. */
   tokenHash: string
   createdAt: string
   expiresAt: string

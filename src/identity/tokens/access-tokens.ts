@@ -11,7 +11,9 @@ const ACCESS_TOKEN_TYPE = 'at+jwt'
 /** Tolerated clock difference between instances when checking `exp`, `nbf` and `iat`. */
 const CLOCK_TOLERANCE_SECONDS = 30
 
-export interface AccessClaims {
+/** A user's token, from a login: it belongs to a session. */
+export interface UserAccessClaims {
+  kind: 'user'
   sub: string
   sid: string
   jti: string
@@ -19,6 +21,25 @@ export interface AccessClaims {
   scope: string
   iat: number
   exp: number
+}
+
+/** A machine client's token (client credentials): `sub` is the client, and there is no session. */
+export interface ClientAccessClaims {
+  kind: 'client'
+  sub: string
+  client_id: string
+  jti: string
+  scope: string
+  iat: number
+  exp: number
+}
+
+export type AccessClaims = UserAccessClaims | ClientAccessClaims
+
+/** What a client-credentials token is issued for. */
+export interface ClientTokenSubject {
+  clientId: string
+  scope: string
 }
 
 export interface AccessTokenSubject {
@@ -110,9 +131,7 @@ export class AccessTokens {
   }
 
   async issue(subject: AccessTokenSubject): Promise<string> {
-    const { kid, alg, key } = this.keys.signingKey()
-    const now = Math.floor(this.clock.now() / 1000)
-    return new SignJWT({
+    return this.sign(subject.userId, {
       sid: subject.sessionId,
       roles: subject.roles,
       scope: subject.scope,
@@ -121,10 +140,21 @@ export class AccessTokens {
       amr: [...subject.amr],
       acr: subject.acr,
     })
+  }
+
+  /** RFC 9068 §2.2 for client credentials: the client is the subject; no session, roles or `acr`. */
+  async issueForClient(subject: ClientTokenSubject): Promise<string> {
+    return this.sign(subject.clientId, { scope: subject.scope, client_id: subject.clientId })
+  }
+
+  private async sign(sub: string, claims: JWTPayload): Promise<string> {
+    const { kid, alg, key } = this.keys.signingKey()
+    const now = Math.floor(this.clock.now() / 1000)
+    return new SignJWT(claims)
       .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.config.jwt.issuer)
       .setAudience(this.config.jwt.audience)
-      .setSubject(subject.userId)
+      .setSubject(sub)
       .setIssuedAt(now)
       .setExpirationTime(now + this.config.accessTokenTtlSeconds)
       .setJti(randomUUID())
@@ -133,8 +163,9 @@ export class AccessTokens {
 
   /**
    * Verifies an access token against the configured algorithm only — the token's own header never
-   * chooses it — the contract's required header and claims, and that its session has not been
-   * revoked (answered from memory, see `Revocations`). Every failure is an
+   * chooses it — the contract's required header and claims, and that it has not been revoked
+   * (answered from memory, see `Revocations`): a user's by its session, a machine client's by its
+   * `jti` or by a revocation of the client since it was issued. Every failure is an
    * `AuthenticationError` (401); nothing a client sends can make this throw anything else.
    *
    * A token seen before skips the signature check (jose's WebCrypto runs on libuv's thread pool,
@@ -147,10 +178,17 @@ export class AccessTokens {
    */
   async verify(token: string): Promise<AccessClaims> {
     const claims = (await this.fromCache(token)) ?? (await this.verifySignedClaims(token))
-    if (await this.revocations.isRevoked('sid', claims.sid)) {
+    if (await this.isRevoked(claims)) {
       throw new AuthenticationError('INVALID_TOKEN', 'The access token has been revoked.')
     }
     return claims
+  }
+
+  private async isRevoked(claims: AccessClaims): Promise<boolean> {
+    if (claims.kind === 'user') return this.revocations.isRevoked('sid', claims.sid)
+    if (await this.revocations.isRevoked('jti', claims.jti)) return true
+    const clientRevokedAt = await this.revocations.revokedAt('client', claims.client_id)
+    return clientRevokedAt !== undefined && claims.iat <= Math.floor(clientRevokedAt / 1000)
   }
 
   /**
@@ -180,13 +218,13 @@ export class AccessTokens {
         typ: ACCESS_TOKEN_TYPE,
         issuer: this.config.jwt.issuer,
         audience: this.config.jwt.audience,
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: new Date(this.clock.now()),
       })
       const claims = toClaims(payload, this.clock.now() / 1000, this.config.accessTokenTtlSeconds)
       // Frozen: every request that hits the cache shares this object.
-      Object.freeze(claims.roles)
+      if (claims.kind === 'user') Object.freeze(claims.roles)
       this.verified.set(token, { claims: Object.freeze(claims), kid: protectedHeader.kid ?? '' })
       return claims
     } catch (error) {
@@ -214,23 +252,29 @@ export class AccessTokens {
 /**
  * Claim types, `iat` not in the future (jose checks `nbf` and `exp`, not this), and a lifetime
  * no longer than the service gives: a token minted with a long `exp` — by a bug, or another
- * signer holding the key — is refused rather than honoured for hours.
+ * signer holding the key — is refused rather than honoured for hours. A token with `sid` is a
+ * user's (tokens issued before `client_id` existed included); one without, a machine client's,
+ * whose `sub` must be its `client_id` (RFC 9068 §2.2), so it can never pass for a user.
  */
 function toClaims(payload: JWTPayload, nowSeconds: number, ttlSeconds: number): AccessClaims {
-  const { sub, sid, jti, roles, scope, iat, exp } = payload
-  const isStringList = Array.isArray(roles) && roles.every((role) => typeof role === 'string')
+  const { sub, sid, jti, roles, scope, iat, exp, client_id: clientId } = payload
   if (
     typeof sub !== 'string' ||
-    typeof sid !== 'string' ||
     typeof jti !== 'string' ||
     typeof scope !== 'string' ||
     typeof iat !== 'number' ||
     typeof exp !== 'number' ||
     iat > nowSeconds + CLOCK_TOLERANCE_SECONDS ||
-    exp - iat > ttlSeconds + CLOCK_TOLERANCE_SECONDS ||
-    !isStringList
+    exp - iat > ttlSeconds + CLOCK_TOLERANCE_SECONDS
   ) {
     throw invalidAccessToken()
   }
-  return { sub, sid, jti, roles: roles, scope, iat, exp }
+  if (sid === undefined) {
+    if (typeof clientId !== 'string' || clientId !== sub || clientId === GATEHOUSE_CLIENT_ID)
+      throw invalidAccessToken()
+    return { kind: 'client', sub, client_id: clientId, jti, scope, iat, exp }
+  }
+  const isStringList = Array.isArray(roles) && roles.every((role) => typeof role === 'string')
+  if (typeof sid !== 'string' || !isStringList) throw invalidAccessToken()
+  return { kind: 'user', sub, sid, jti, roles, scope, iat, exp }
 }

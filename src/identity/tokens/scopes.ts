@@ -15,8 +15,13 @@ export function allowedScopes(roleScopes: RoleScopes, roles: readonly string[]):
   ]
 }
 
-function splitScopes(scope: string | undefined): string[] {
+export function splitScopes(scope: string | undefined): string[] {
   return scope?.split(' ').filter((name) => name !== '') ?? []
+}
+
+/** A token's space-separated scope as a set, for checks on every request. */
+export function scopeSet(scope: string): ReadonlySet<string> {
+  return new Set(splitScopes(scope))
 }
 
 /**

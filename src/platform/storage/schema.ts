@@ -102,8 +102,13 @@ export interface TodosTable {
   updated_at: string
 }
 
-/** What a revocation record names: a session (`sid`) or a signing key (`kid`). */
-export type RevocationKind = 'sid' | 'kid'
+/**
+ * What a revocation record names: a session (`sid`), a signing key (`kid`), one machine token
+ * (`jti`), a personal access token (`pat`), or everything issued to a client (`client`) or about a
+ * user (`user`) at or before the record's `revoked_at`.
+ */
+export const REVOCATION_KINDS = ['sid', 'kid', 'jti', 'pat', 'client', 'user'] as const
+export type RevocationKind = (typeof REVOCATION_KINDS)[number]
 
 export interface RevocationsTable {
   /** Numbered in commit order (see `Revocations.persist`); PostgreSQL returns the bigint as text. */
@@ -163,7 +168,52 @@ export interface LoginPlacesTable {
   last_login_at: string
 }
 
+/** How a client proves itself at the token endpoint (RFC 7591 `token_endpoint_auth_method`). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+
+/** OAuth 2.0 clients: services that get tokens of their own (client credentials) or check tokens. */
+export interface ClientsTable {
+  /** `client_` and 22 base64url characters, generated. */
+  id: string
+  name: string
+  /** Space-separated scopes the client may be granted. */
+  scopes: string
+  auth_method: ClientAuthMethod
+  /** SHA-256 of the secret, base64url (secret methods); the secret itself is shown once. */
+  secret_hash: string | null
+  /** The registered public JWKS as JSON (`private_key_jwt`). */
+  jwks: string | null
+  disabled: number
+  created_at: string
+  updated_at: string
+}
+
+/** `jti`s of client assertions already used (RFC 7523 §3), kept until the assertion expires. */
+export interface ClientAssertionsTable {
+  client_id: string
+  jti: string
+  expires_at: string
+}
+
+/** Long-lived tokens a user makes for scripts (`gatehouse_pat_…`), stored only as hashes. */
+export interface PersonalAccessTokensTable {
+  id: string
+  user_id: string
+  name: string
+  /** SHA-256 of the token, base64url. */
+  token_hash: string
+  /** Space-separated scope given at creation; narrowed to the user's roles at every use. */
+  scope: string
+  created_at: string
+  expires_at: string
+  /** Written at most once a minute per token. */
+  last_used_at: string | null
+}
+
 export interface Database {
+  clients: ClientsTable
+  client_assertions: ClientAssertionsTable
+  personal_access_tokens: PersonalAccessTokensTable
   users: UsersTable
   one_time_tokens: OneTimeTokensTable
   mail_outbox: MailOutboxTable

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import bcrypt from 'bcrypt'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { hashRefreshToken } from '../../../src/platform/crypto/opaque-tokens.ts'
+import { hashOpaqueToken } from '../../../src/platform/crypto/opaque-tokens.ts'
 import { STRONG_PASSWORD, describeOnDatabases, uniqueEmail, type TestApp } from '../../support/harness.ts'
 import { clientFor, type RequestHeaders } from '../../support/client.ts'
 
@@ -116,7 +116,7 @@ await describeOnDatabases('POST /auth/login', (ctx) => {
       .where('session_id', '=', session.id)
       .execute()
     assert.equal(tokens.length, 1)
-    assert.equal(tokens[0]!.token_hash, hashRefreshToken(refresh))
+    assert.equal(tokens[0]!.token_hash, hashOpaqueToken(refresh))
     assert.notEqual(tokens[0]!.token_hash, refresh)
   })
 

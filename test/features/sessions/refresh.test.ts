@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import { decodeJwt } from 'jose'
 import { runMaintenance } from '../../../src/features/ops/maintenance.ts'
-import { hashRefreshToken } from '../../../src/platform/crypto/opaque-tokens.ts'
+import { hashOpaqueToken } from '../../../src/platform/crypto/opaque-tokens.ts'
 import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
 import { clientFor } from '../../support/client.ts'
 
@@ -18,7 +18,7 @@ async function rotatedAt(t: TestApp, refreshToken: string): Promise<unknown> {
   const row = await t.context.db
     .selectFrom('refresh_tokens')
     .select('rotated_at')
-    .where('token_hash', '=', hashRefreshToken(refreshToken))
+    .where('token_hash', '=', hashOpaqueToken(refreshToken))
     .executeTakeFirstOrThrow()
   return row.rotated_at
 }
@@ -187,13 +187,10 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     const rows = await db
       .selectFrom('refresh_tokens')
       .selectAll()
-      .where('token_hash', 'in', [
-        hashRefreshToken(tokens.refresh_token),
-        hashRefreshToken(next.refresh_token),
-      ])
+      .where('token_hash', 'in', [hashOpaqueToken(tokens.refresh_token), hashOpaqueToken(next.refresh_token)])
       .execute()
-    const old = rows.find((row) => row.token_hash === hashRefreshToken(tokens.refresh_token))
-    const successor = rows.find((row) => row.token_hash === hashRefreshToken(next.refresh_token))
+    const old = rows.find((row) => row.token_hash === hashOpaqueToken(tokens.refresh_token))
+    const successor = rows.find((row) => row.token_hash === hashOpaqueToken(next.refresh_token))
     assert.ok(old?.rotated_at && successor && successor.rotated_at === null)
     assert.equal(old.replaced_by, successor.id)
   })
@@ -272,7 +269,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
       ctx()
         .context.db.selectFrom('refresh_tokens')
         .select('successor_sealed')
-        .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
+        .where('token_hash', '=', hashOpaqueToken(tokens.refresh_token))
         .executeTakeFirstOrThrow()
     const sealed = (await parent()).successor_sealed
     assert.ok(sealed !== null && sealed.startsWith('v1.'), 'kept sealed during the window')
@@ -350,7 +347,7 @@ await describeOnDatabases('POST /auth/refresh', (ctx) => {
     const live = rows.filter((row) => row.rotated_at === null)
     assert.deepEqual(
       live.map((row) => row.token_hash),
-      [...successors].map(hashRefreshToken),
+      [...successors].map(hashOpaqueToken),
     )
     const sessions = await ctx().app.inject({
       method: 'GET',
@@ -459,7 +456,7 @@ await describeOnDatabases(
       const kept = await ctx()
         .context.db.selectFrom('refresh_tokens')
         .select('successor_sealed')
-        .where('token_hash', '=', hashRefreshToken(tokens.refresh_token))
+        .where('token_hash', '=', hashOpaqueToken(tokens.refresh_token))
         .executeTakeFirstOrThrow()
       assert.equal(kept.successor_sealed, null, 'no successor is kept for replays')
       assert.equal((await api.refresh(tokens.refresh_token)).statusCode, 401)

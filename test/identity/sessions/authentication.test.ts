@@ -23,7 +23,9 @@ for (const { kind, skip } of await databaseKinds()) {
         )
         await sql`insert into sessions (id, user_id, created_at, last_used_at, expires_at, scope)
           values (${sessionId}, ${userId}, ${now}, ${now}, ${now}, 'profile')`.execute(db)
-        assert.deepEqual(await migrateToLatest(db), ['0009_session_authentication'])
+        assert.deepEqual(await migrateToLatest(db, '0009_session_authentication'), [
+          '0009_session_authentication',
+        ])
         const session = await db
           .selectFrom('sessions')
           .select(['amr', 'acr'])

@@ -29,7 +29,7 @@ function alterOneCharacter(token: string, part: 1 | 2): string {
 
 describe('VerifiedTokenCache', () => {
   const entry = (sub: string) => ({
-    claims: { sub, sid: 's', jti: 'j', roles: [], scope: '', iat: 0, exp: 1 },
+    claims: { kind: 'user' as const, sub, sid: 's', jti: 'j', roles: [], scope: '', iat: 0, exp: 1 },
     kid: 'k',
   })
 
@@ -89,6 +89,7 @@ describe('AccessTokens: the verified-token cache', () => {
     assert.equal(verifier.cachedTokens, 1)
     const second = await verifier.verify(token)
     assert.equal(second, first, 'the cached claims themselves')
+    assert.equal(second.kind, 'user')
     assert.ok(Object.isFrozen(second) && Object.isFrozen(second.roles), 'shared claims cannot be changed')
   })
 
