@@ -29,6 +29,8 @@ export interface Config {
   readonly refreshReuseGraceSeconds: number
   /** Absolute lifetime of a session, however often it is refreshed. */
   readonly sessionLifetimeSeconds: number
+  /** `PAT_MAX_TTL`: the longest (and default) lifetime of a personal access token. */
+  readonly patMaxTtlSeconds: number
   readonly rateLimits: {
     readonly loginPerMinute: number
     readonly signupPerMinute: number
@@ -175,6 +177,7 @@ export function loadConfig(env: Env): Config {
     refreshTokenTtlSeconds: duration('REFRESH_TOKEN_TTL', '7d', false),
     refreshReuseGraceSeconds: duration('REFRESH_REUSE_GRACE', '10s', true),
     sessionLifetimeSeconds: duration('SESSION_LIFETIME', '30d', false),
+    patMaxTtlSeconds: patMaxTtl(duration('PAT_MAX_TTL', '90d', false), problems),
     rateLimits: {
       loginPerMinute: integer('LOGIN_RATE_LIMIT', 10, 1, 1_000_000),
       signupPerMinute: integer('SIGNUP_RATE_LIMIT', 20, 1, 1_000_000),
@@ -205,6 +208,15 @@ export function loadConfig(env: Env): Config {
   if (production) problems.push(...productionProblems(config))
   if (problems.length > 0) throw new ConfigError(problems)
   return deepFreeze(config)
+}
+
+/** The shortest lifetime `POST /me/tokens` accepts, so the longest one cannot be below it. */
+export const PAT_MIN_TTL_SECONDS = 60
+
+function patMaxTtl(seconds: number, problems: string[]): number {
+  if (seconds >= PAT_MIN_TTL_SECONDS) return seconds
+  problems.push(`PAT_MAX_TTL: at least ${PAT_MIN_TTL_SECONDS} s (1m), got ${seconds} s`)
+  return seconds
 }
 
 function parseDatabase(raw: string, problems: string[]): DatabaseTarget {

@@ -38,11 +38,18 @@ describe('Configuration', () => {
     assert.equal(config.refreshTokenTtlSeconds, 7 * 86400)
     assert.equal(config.refreshReuseGraceSeconds, 10)
     assert.equal(config.sessionLifetimeSeconds, 30 * 86400)
+    assert.equal(config.patMaxTtlSeconds, 90 * 86400)
     assert.deepEqual(config.rateLimits, { loginPerMinute: 10, signupPerMinute: 20, mailPerMinute: 5 })
     assert.equal(config.admin, undefined)
     assert.equal(config.trustProxy, false)
     assert.equal(config.logLevel, 'info')
     assert.equal(config.production, false)
+  })
+
+  it('refuses a PAT_MAX_TTL under a minute, the shortest lifetime a personal access token may ask for', () => {
+    assert.deepEqual(problemsOf({ PAT_MAX_TTL: '59s' }), ['PAT_MAX_TTL: at least 60 s (1m), got 59 s'])
+    assert.match(problemsOf({ PAT_MAX_TTL: 'forever' })[0]!, /^PAT_MAX_TTL: expected a positive number/)
+    assert.equal(loadConfig({ PAT_MAX_TTL: '60' }).patMaxTtlSeconds, 60)
   })
 
   it('is frozen, all the way down', () => {
@@ -68,6 +75,7 @@ describe('Configuration', () => {
       REFRESH_TOKEN_TTL: '30d',
       REFRESH_REUSE_GRACE: '0',
       SESSION_LIFETIME: '90d',
+      PAT_MAX_TTL: '30d',
       LOGIN_RATE_LIMIT: '3',
       SIGNUP_RATE_LIMIT: '4',
       MAIL_RATE_LIMIT: '2',
@@ -93,6 +101,7 @@ describe('Configuration', () => {
     assert.equal(config.refreshTokenTtlSeconds, 30 * 86400)
     assert.equal(config.refreshReuseGraceSeconds, 0)
     assert.equal(config.sessionLifetimeSeconds, 90 * 86400)
+    assert.equal(config.patMaxTtlSeconds, 30 * 86400)
     assert.deepEqual(config.rateLimits, { loginPerMinute: 3, signupPerMinute: 4, mailPerMinute: 2 })
     assert.deepEqual(config.admin, { email: 'root@example.com', password: 'an admin passphrase' })
     assert.deepEqual(config.mail, {
