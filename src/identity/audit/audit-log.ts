@@ -27,6 +27,8 @@ export const AUDIT_EVENT_TYPES = [
   'user_deleted',
   'signing_key_rotated',
   'key_revoked',
+  'personal_token_created',
+  'personal_token_deleted',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 
