@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Context } from './context.ts'
 import { accessTokenAuthenticator } from './identity/guard/authenticators/access-token.ts'
+import { personalAccessTokenAuthenticator } from './identity/guard/authenticators/personal-access-token.ts'
 import { installRouteGuards } from './identity/guard/route-guards.ts'
 import { describeScopes } from './identity/tokens/scopes.ts'
 import { TokenResponse } from './identity/tokens/token-response.ts'
@@ -79,7 +80,16 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   installRouteGuards(app, {
     db: ctx.db,
     limits: ctx.limits,
-    authenticators: [accessTokenAuthenticator(ctx.accessTokens)],
+    // The access-token authenticator recognizes any token, so it goes last.
+    authenticators: [
+      personalAccessTokenAuthenticator({
+        db: ctx.db,
+        clock: ctx.clock,
+        revocations: ctx.revocations,
+        roleScopes: config.roleScopes,
+      }),
+      accessTokenAuthenticator(ctx.accessTokens),
+    ],
   })
   await registerOpenApi(app, {
     scopes: describeScopes(config.roleScopes),
