@@ -40,9 +40,10 @@ export async function getUserById(ctx: Pick<Context, 'db'>, id: string): Promise
 }
 
 /**
- * Changes roles, the disabled flag or the name, each audited. Disabling, or taking the admin role
- * away, ends every session at once. An admin
- * cannot disable or demote themselves, so there is always someone left to undo a mistake.
+ * Changes roles, the disabled flag or the name, each audited. Disabling, or taking any role away,
+ * ends every session at once and drops the user's personal access tokens from every instance's
+ * cache (their next use reads the user again). An admin cannot disable or demote themselves, so
+ * there is always someone left to undo a mistake.
  */
 export async function updateUserAsAdmin(
   ctx: AdminDeps,
@@ -88,8 +89,9 @@ export async function updateUserAsAdmin(
   if (!after.disabled && before.disabled) await audit('user_enabled')
   if (changes.roles !== undefined && JSON.stringify(before.roles) !== JSON.stringify(after.roles)) {
     await audit('role_changed', { from: before.roles, to: after.roles })
-    // Access tokens carry `roles` to every other service until `exp`: a demoted admin's must die now.
-    if (before.roles.includes('admin') && !after.roles.includes('admin'))
+    // Access tokens carry `roles` and the scopes the old roles allowed to every other service until
+    // `exp`: whatever role went, they must die now.
+    if (before.roles.some((role) => !after.roles.includes(role)))
       await endSessions(ctx, id, {}, 'role_removed', origin)
   }
   if (after.full_name !== before.full_name)
@@ -97,7 +99,10 @@ export async function updateUserAsAdmin(
   return after
 }
 
-/** Ends every session (their revocations outlive the rows), then deletes the user and their todos. */
+/**
+ * Ends every session (their revocations outlive the rows) and deletes the user, their todos and
+ * personal access tokens, in one transaction.
+ */
 export async function deleteUserAsAdmin(
   ctx: AdminDeps,
   actorId: string,
@@ -106,8 +111,11 @@ export async function deleteUserAsAdmin(
 ): Promise<void> {
   if (actorId === id) throw new ValidationError([{ field: 'id', message: 'you cannot delete yourself' }])
   await getUserById(ctx, id)
-  await endSessions(ctx, id, {}, 'user_deleted', origin)
-  if (!(await deleteUser(ctx.db, id))) throw notFound('user')
+  const outcome = { deleted: false }
+  await endSessions(ctx, id, {}, 'user_deleted', origin, async (trx) => {
+    outcome.deleted = await deleteUser(trx, id)
+  })
+  if (!outcome.deleted) throw notFound('user')
   await recordAuditEvent(ctx.db, ctx.clock, {
     type: 'user_deleted',
     userId: id,

@@ -26,10 +26,20 @@ export type EndReason =
   | 'role_removed'
 
 /**
+ * Reasons that change what the user may do, not just which sessions live: they also record a `user`
+ * revocation, so every instance (and every service following the feed) drops what it cached about
+ * the user — personal access tokens included, which no session carries.
+ */
+const USER_WIDE_REASONS: ReadonlySet<EndReason> = new Set(['user_disabled', 'user_deleted', 'role_removed'])
+
+/**
  * The one way sessions end — logout, logout everywhere, a deleted session, refresh-token theft,
- * and (later) password changes, resets, disabling and deleting users. The database records it,
- * then every instance stops accepting the sessions' access tokens; refresh tokens die with their
- * session. Returns the ids of the sessions that were still live.
+ * password changes and resets, disabling and deleting users, taking a role away. The database
+ * records it, then every instance stops accepting the sessions' access tokens; refresh tokens die
+ * with their session. For the user-wide reasons the `user` record is written (and announced) even
+ * when no session was live. `alongside` runs in the same transaction, before the records: a change
+ * that must commit with them (deleting the user), so that an instance re-reading the user once it
+ * hears the record cannot read it from before. Returns the ids of the sessions that were still live.
  */
 export async function endSessions(
   ctx: SessionEndingDeps,
@@ -37,16 +47,19 @@ export async function endSessions(
   which: { only?: string[]; except?: string },
   reason: EndReason,
   origin: RequestOrigin,
+  alongside?: (trx: Db) => Promise<void>,
 ): Promise<string[]> {
   const { db, clock, revocations } = ctx
   if (which.only?.length === 0) return []
+  const userRecord: Revocation[] = USER_WIDE_REASONS.has(reason) ? [{ kind: 'user', value: userId }] : []
   const ended = await db.transaction().execute(async (trx) => {
     const ids = await revokeSessions(trx, userId, which, reason, isoAt(clock.now()))
-    await revocations.persist(trx, sessionRevocations(ids))
+    await alongside?.(trx)
+    await revocations.persist(trx, [...sessionRevocations(ids), ...userRecord])
     return ids
   })
+  await revocations.announce([...sessionRevocations(ended), ...userRecord])
   if (ended.length === 0) return ended
-  await revocations.announce(sessionRevocations(ended))
   await recordAuditEvent(db, clock, {
     type: reason === 'logout' ? 'logout' : 'sessions_ended',
     userId,
