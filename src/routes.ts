@@ -8,6 +8,7 @@ import { loginRoutes } from './features/login/routes.ts'
 import { meRoutes } from './features/me/routes.ts'
 import { opsRoutes } from './features/ops/routes.ts'
 import { passwordResetRoutes } from './features/password-reset/routes.ts'
+import { adminPersonalTokenRoutes, personalTokenRoutes } from './features/personal-access-tokens/routes.ts'
 import { sessionRoutes } from './features/sessions/routes.ts'
 import { signupRoutes } from './features/signup/routes.ts'
 import { todoRoutes } from './features/todos/routes.ts'
@@ -35,8 +36,10 @@ export const ROUTES: readonly FeatureRoutes[] = [
   { feature: 'password-reset', prefix: '/auth/password', routes: passwordResetRoutes },
   { feature: 'email-verification', prefix: '/auth/email/verify', routes: emailVerificationRoutes },
   { feature: 'me', prefix: '/me', routes: meRoutes },
+  { feature: 'personal-access-tokens', prefix: '/me/tokens', routes: personalTokenRoutes },
   { feature: 'todos', prefix: '/todos', routes: todoRoutes },
   { feature: 'admin', prefix: '/admin', routes: adminRoutes },
+  { feature: 'personal-access-tokens', prefix: '/admin/users', routes: adminPersonalTokenRoutes },
 ]
 
 export async function registerRoutes(app: FastifyInstance, ctx: Context): Promise<void> {

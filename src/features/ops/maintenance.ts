@@ -2,6 +2,7 @@ import type { Context } from '../../context.ts'
 import { pruneAuditEvents } from '../../identity/audit/audit-log.ts'
 import { pruneLoginPlaces } from '../../identity/limits/login-places.ts'
 import { pruneOneTimeTokens } from '../../identity/one-time-tokens.ts'
+import { pruneExpiredPersonalTokens } from '../../identity/personal-access-tokens/store.ts'
 import { eraseReplayableSuccessors } from '../../identity/sessions/rotation.ts'
 import { deleteEndedSessions } from '../../identity/sessions/store.ts'
 import { isoAt } from '../../platform/clock.ts'
@@ -13,8 +14,8 @@ export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000
  * Deletes what nothing can need any more: audit events past `AUDIT_RETENTION`, revocation records
  * whose tokens have all expired, sessions past their absolute end (with their refresh tokens),
  * expired reset and verification tokens (a day after they were issued: the daily budget of reset
- * mails counts them), mails sent or given up more than a week ago, and the places accounts have
- * not logged in from for 30 days. It also erases rotated refresh tokens' successors kept sealed
+ * mails counts them), mails sent or given up more than a week ago, the places accounts have
+ * not logged in from for 30 days, and expired personal access tokens. It also erases rotated refresh tokens' successors kept sealed
  * for replays once the grace window is over.
  */
 export async function runMaintenance(
@@ -28,6 +29,7 @@ export async function runMaintenance(
   const mails = await pruneMailOutbox(db, clock)
   const loginPlaces = await pruneLoginPlaces(db, clock)
   const replayableSuccessors = await eraseReplayableSuccessors(ctx)
+  const personalTokens = await pruneExpiredPersonalTokens(db, isoAt(clock.now()))
   return {
     auditEvents,
     revocationRecords,
@@ -36,6 +38,7 @@ export async function runMaintenance(
     mails,
     loginPlaces,
     replayableSuccessors,
+    personalTokens,
   }
 }
 
