@@ -66,6 +66,17 @@ export interface User {
   updated_at: string
 }
 
+/** `POST /me/tokens`'s answer: the one response that shows the token. */
+export interface PersonalToken {
+  id: string
+  name: string
+  token: string
+  scope: string
+  created_at: string
+  expires_at: string
+  last_used_at: string | null
+}
+
 export interface SignupBody {
   email?: string
   password?: string
@@ -252,6 +263,16 @@ export class TestClient {
   /** The bootstrapped administrator's access token (see `ADMIN`). */
   async adminToken(admin: { ADMIN_EMAIL: string; ADMIN_PASSWORD: string } = ADMIN): Promise<string> {
     return (await this.tokens(admin.ADMIN_EMAIL, admin.ADMIN_PASSWORD)).access_token
+  }
+
+  /** Creates a personal access token with `accessToken` (from a login); asserts the 201. */
+  async personalToken(
+    accessToken: string,
+    body: { name?: string; scope?: string; expires_in?: number } = {},
+  ): Promise<PersonalToken> {
+    const response = await this.as(accessToken).post('/me/tokens', { name: 'a script', ...body })
+    assert.equal(response.statusCode, 201, response.body)
+    return response.json<PersonalToken>()
   }
 
   /** Signs up a fresh user and logs them in once. */
