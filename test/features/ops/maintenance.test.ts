@@ -37,6 +37,24 @@ await describeOnDatabases(
       const me = await clientFor(ctx()).me(recent.tokens.access_token)
       assert.equal(me.statusCode, 200)
     })
+
+    it('deletes expired personal access tokens, and only those', async () => {
+      const api = clientFor(ctx())
+      const { tokens } = await api.loggedInUser()
+      const short = await api.personalToken(tokens.access_token, { expires_in: 60 })
+      const long = await api.personalToken(tokens.access_token, { expires_in: 3600 })
+      ctx().clock.advance(61)
+      assert.equal((await runMaintenance(ctx().context)).personalTokens, 1)
+      const left = await ctx()
+        .context.db.selectFrom('personal_access_tokens')
+        .select('id')
+        .where('id', 'in', [short.id, long.id])
+        .execute()
+      assert.deepEqual(
+        left.map((row) => row.id),
+        [long.id],
+      )
+    })
   },
   { env: { AUDIT_RETENTION: '30d' } },
 )
