@@ -14,8 +14,9 @@ export function tokenRoutes(ctx: Context): FastifyPluginAsyncTypebox {
       '/token',
       {
         bodyLimit: SMALL_BODY_LIMIT_BYTES,
-        // The grant is only known once the body is parsed: every request counts as a login attempt.
-        config: { limit: 'login', bodyTypes: ['form'], oauthErrors: true },
+        // Every request spends the address's token budget before its body is read; a password grant
+        // spends its login budget as well (see passwordGrant).
+        config: { limit: 'token', bodyTypes: ['form'], oauthErrors: true },
         schema: {
           tags: ['auth'],
           summary: 'OAuth 2.0 token endpoint (RFC 6749)',
