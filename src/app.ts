@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Context } from './context.ts'
 import { accessTokenAuthenticator } from './identity/guard/authenticators/access-token.ts'
+import { CLIENT_SCOPE_DESCRIPTIONS } from './identity/clients/scopes.ts'
 import { installRouteGuards } from './identity/guard/route-guards.ts'
 import { describeScopes } from './identity/tokens/scopes.ts'
 import { TokenResponse } from './identity/tokens/token-response.ts'
@@ -83,6 +84,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   })
   await registerOpenApi(app, {
     scopes: describeScopes(config.roleScopes),
+    clientScopes: CLIENT_SCOPE_DESCRIPTIONS,
     serve: config.docs,
     metricsToken: config.metricsToken !== undefined,
   })

@@ -11,7 +11,7 @@ import { passwordResetRoutes } from './features/password-reset/routes.ts'
 import { sessionRoutes } from './features/sessions/routes.ts'
 import { signupRoutes } from './features/signup/routes.ts'
 import { todoRoutes } from './features/todos/routes.ts'
-import { tokenRoutes } from './features/token/routes.ts'
+import { authorizationServerMetadataRoutes, tokenRoutes } from './features/token/routes.ts'
 
 interface FeatureRoutes {
   feature: string
@@ -28,6 +28,7 @@ interface FeatureRoutes {
 export const ROUTES: readonly FeatureRoutes[] = [
   { feature: 'ops', prefix: '', routes: opsRoutes },
   { feature: 'jwks', prefix: '/.well-known', routes: jwksRoutes },
+  { feature: 'token', prefix: '/.well-known', routes: authorizationServerMetadataRoutes },
   { feature: 'signup', prefix: '/auth', routes: signupRoutes },
   { feature: 'login', prefix: '/auth', routes: loginRoutes },
   { feature: 'token', prefix: '/auth', routes: tokenRoutes },

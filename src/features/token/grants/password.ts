@@ -8,7 +8,7 @@ import type { Grant } from './grant.ts'
  */
 export const passwordGrant: Grant = {
   type: 'password',
-  async exchange(ctx, body, origin) {
+  async exchange(ctx, { body }, origin) {
     if (body.username === undefined || body.password === undefined) {
       throw new OAuthError('invalid_request', 'The password grant needs username and password.')
     }
