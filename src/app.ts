@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Context } from './context.ts'
 import { accessTokenAuthenticator } from './identity/guard/authenticators/access-token.ts'
 import { personalAccessTokenAuthenticator } from './identity/guard/authenticators/personal-access-token.ts'
+import { CLIENT_SCOPE_DESCRIPTIONS } from './identity/clients/scopes.ts'
 import { installRouteGuards } from './identity/guard/route-guards.ts'
 import { describeScopes } from './identity/tokens/scopes.ts'
 import { TokenResponse } from './identity/tokens/token-response.ts'
@@ -93,6 +94,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   })
   await registerOpenApi(app, {
     scopes: describeScopes(config.roleScopes),
+    clientScopes: CLIENT_SCOPE_DESCRIPTIONS,
     serve: config.docs,
     metricsToken: config.metricsToken !== undefined,
   })

@@ -12,7 +12,7 @@ import { adminPersonalTokenRoutes, personalTokenRoutes } from './features/person
 import { sessionRoutes } from './features/sessions/routes.ts'
 import { signupRoutes } from './features/signup/routes.ts'
 import { todoRoutes } from './features/todos/routes.ts'
-import { tokenRoutes } from './features/token/routes.ts'
+import { authorizationServerMetadataRoutes, tokenRoutes } from './features/token/routes.ts'
 
 interface FeatureRoutes {
   feature: string
@@ -29,6 +29,7 @@ interface FeatureRoutes {
 export const ROUTES: readonly FeatureRoutes[] = [
   { feature: 'ops', prefix: '', routes: opsRoutes },
   { feature: 'jwks', prefix: '/.well-known', routes: jwksRoutes },
+  { feature: 'token', prefix: '/.well-known', routes: authorizationServerMetadataRoutes },
   { feature: 'signup', prefix: '/auth', routes: signupRoutes },
   { feature: 'login', prefix: '/auth', routes: loginRoutes },
   { feature: 'token', prefix: '/auth', routes: tokenRoutes },

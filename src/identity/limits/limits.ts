@@ -29,8 +29,14 @@ export const UNKNOWN_PLACE_FAILURES_PER_LOGIN_LIMIT = 10
 export const MAILS_PER_MAIL_LIMIT = 60
 /** Wrong current passwords through one session before `POST /me/password` ends that session. */
 export const END_SESSION_AFTER_WRONG_PASSWORDS = 5
+/**
+ * Requests to the OAuth endpoints per address, as a multiple of `LOGIN_RATE_LIMIT`: machine clients
+ * behind one address fetch tokens too, so this only stops floods; password grants also spend the
+ * login budget, and failed client authentications a budget of their own.
+ */
+export const TOKEN_REQUESTS_PER_LOGIN_LIMIT = 30
 
-export type AddressPolicy = 'login' | 'signup' | 'mail'
+export type AddressPolicy = 'login' | 'signup' | 'mail' | 'token'
 
 const rateLimited = (waitMs: number, message: string): AppError =>
   new AppError('RATE_LIMITED', message, {
@@ -59,7 +65,9 @@ export interface PasswordAttempt {
  *
  * | what | key | budget |
  * |---|---|---|
- * | requests to `/auth/login`, `/auth/token` | client address (IPv6 /64) | `LOGIN_RATE_LIMIT` per minute, counted before the body is read |
+ * | requests to `/auth/login`, and password grants of `/auth/token` | client address (IPv6 /64) | `LOGIN_RATE_LIMIT` per minute, counted before the body is read (a grant: once it is known) |
+ * | requests to `/auth/token`, `/auth/revoke` | client address | 30 × `LOGIN_RATE_LIMIT` per minute, before the body is read |
+ * | failed client authentications (`/auth/token`, `/auth/introspect`, `/auth/revoke`) | client id, and client address | `LOGIN_RATE_LIMIT` per minute each |
  * | login attempts | account and client network (IPv4 /24, IPv6 /64) | `LOGIN_RATE_LIMIT` per minute |
  * | failed logins in a row | account and client network | after 5: blocked 1 s, doubling per failure, at most 15 min |
  * | failed logins from unknown places (no login of that account from that network in 30 days) | the whole service | 10 × `LOGIN_RATE_LIMIT` per minute |
@@ -86,11 +94,7 @@ export class RateLimits {
    */
   byAddress(policy: AddressPolicy): onRequestAsyncHookHandler {
     return async (request: FastifyRequest) => {
-      await this.take(
-        `${policy}:ip:${clientAddressKey(request.ip)}`,
-        this.perMinute(policy),
-        `Too many ${policy} requests from this address.`,
-      )
+      await this.spendAddressBudget(policy, request.ip)
       if (policy === 'mail') {
         await this.take(
           'mail:all',
@@ -99,6 +103,39 @@ export class RateLimits {
         )
       }
     }
+  }
+
+  /** One request of `policy` from `ip`; for a request whose policy is known only from its body. */
+  async spendAddressBudget(policy: AddressPolicy, ip: string | null): Promise<void> {
+    if (ip === null) return
+    await this.take(
+      `${policy}:ip:${clientAddressKey(ip)}`,
+      this.perMinute(policy),
+      `Too many ${policy} requests from this address.`,
+    )
+  }
+
+  /** Before a client is authenticated: refused while its id or the address has failed too often. */
+  async beforeClientAuthentication(clientId: string | undefined, ip: string | null): Promise<void> {
+    const now = this.clock.now()
+    for (const key of this.clientFailureKeys(clientId, ip)) {
+      const waitMs = await this.store.peek(key, this.config.rateLimits.loginPerMinute, MINUTE_MS, now)
+      if (waitMs > 0) throw rateLimited(waitMs, 'Too many failed client authentications; try again later.')
+    }
+  }
+
+  async afterClientAuthenticationFailure(clientId: string | undefined, ip: string | null): Promise<void> {
+    const now = this.clock.now()
+    for (const key of this.clientFailureKeys(clientId, ip)) {
+      await this.store.take(key, this.config.rateLimits.loginPerMinute, MINUTE_MS, now)
+    }
+  }
+
+  private clientFailureKeys(clientId: string | undefined, ip: string | null): string[] {
+    return [
+      ...(clientId === undefined ? [] : [`client-auth:client:${clientId}`]),
+      ...(ip === null ? [] : [`client-auth:ip:${clientAddressKey(ip)}`]),
+    ]
   }
 
   /**
@@ -216,7 +253,16 @@ export class RateLimits {
 
   private perMinute(policy: AddressPolicy): number {
     const { loginPerMinute, signupPerMinute, mailPerMinute } = this.config.rateLimits
-    return policy === 'login' ? loginPerMinute : policy === 'signup' ? signupPerMinute : mailPerMinute
+    switch (policy) {
+      case 'login':
+        return loginPerMinute
+      case 'token':
+        return loginPerMinute * TOKEN_REQUESTS_PER_LOGIN_LIMIT
+      case 'signup':
+        return signupPerMinute
+      case 'mail':
+        return mailPerMinute
+    }
   }
 
   private async take(key: string, perMinute: number, message: string): Promise<void> {

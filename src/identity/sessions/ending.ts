@@ -24,6 +24,8 @@ export type EndReason =
   | 'user_disabled'
   | 'user_deleted'
   | 'role_removed'
+  /** `POST /auth/revoke` with one of the session's tokens (RFC 7009). */
+  | 'token_revoked'
 
 /**
  * Reasons that change what the user may do, not just which sessions live: they also record a `user`

@@ -45,6 +45,7 @@ export interface Rotation {
 export interface PresentedRefreshToken extends Rotation {
   id: string
   sessionId: string
+  createdAt: string
   expiresAt: string
   userId: string
   scope: string
@@ -127,7 +128,7 @@ const selectRefreshToken = preparedQuery((db, { token_hash }: { token_hash: stri
     .selectFrom('refresh_tokens as t')
     .innerJoin('sessions as s', 's.id', 't.session_id')
     .leftJoin('refresh_tokens as n', 'n.id', 't.replaced_by')
-    .select(['t.id', 't.session_id', 't.expires_at', 't.rotated_at', 't.successor_sealed'])
+    .select(['t.id', 't.session_id', 't.created_at', 't.expires_at', 't.rotated_at', 't.successor_sealed'])
     .select(['s.user_id', 's.scope', 's.revoked_at', 's.expires_at as session_expires_at'])
     .select(['s.created_at as session_created_at', 's.amr', 's.acr'])
     .select('n.expires_at as successor_expires_at')
@@ -144,6 +145,7 @@ export async function findRefreshToken(
     row && {
       id: row.id,
       sessionId: row.session_id,
+      createdAt: row.created_at,
       expiresAt: row.expires_at,
       rotatedAt: row.rotated_at,
       successorSealed: row.successor_sealed,

@@ -54,17 +54,20 @@ export function toAppError(error: unknown): AppError {
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  if (request.routeOptions.config.oauthErrors === true) {
+    // RFC 6749 §5.2: errors are 400 unless client authentication failed (an OAuthError says so);
+    // keep 429/5xx meaningful. Only `invalid_client` after Basic carries a challenge (its own).
+    const oauth = error instanceof OAuthError
+    const status =
+      oauth || error.status >= 429 || error.status === 413 || error.status === 415 ? error.status : 400
+    void reply.headers({ ...error.headers, 'cache-control': 'no-store' })
+    const oauthCode = oauth ? error.oauthCode : oauthErrorCodeOf(error.code)
+    return reply.code(status).send({ error: oauthCode, error_description: error.message })
+  }
   // RFC 6750 §3: every 401 names the scheme; token errors add their own error attribute.
   void reply.headers(
     error.status === 401 ? { 'www-authenticate': 'Bearer', ...error.headers } : error.headers,
   )
-  if (request.routeOptions.config.oauthErrors === true) {
-    const oauthCode = error instanceof OAuthError ? error.oauthCode : oauthErrorCodeOf(error.code)
-    // RFC 6749 §5.2: errors are 400 unless client authentication failed; keep 429/5xx meaningful.
-    const status = error.status >= 429 || error.status === 413 || error.status === 415 ? error.status : 400
-    void reply.header('cache-control', 'no-store')
-    return reply.code(status).send({ error: oauthCode, error_description: error.message })
-  }
   return reply.code(error.status).send({
     error: {
       code: error.code,

@@ -73,23 +73,46 @@ export class ValidationError extends AppError {
   }
 }
 
-/** An RFC 6749 error with a code of its own (e.g. `unsupported_grant_type`). */
+/**
+ * An RFC 6749 error with a code of its own (e.g. `unsupported_grant_type`), answered with the
+ * status of `code`: 400 unless said otherwise.
+ */
 export class OAuthError extends AppError {
   constructor(
     readonly oauthCode: Extract<
       OAuthErrorCode,
-      'unsupported_grant_type' | 'invalid_request' | 'invalid_scope'
+      | 'unsupported_grant_type'
+      | 'invalid_request'
+      | 'invalid_scope'
+      | 'invalid_client'
+      | 'unauthorized_client'
     >,
     message: string,
+    options: {
+      code?: 'MALFORMED_REQUEST' | 'INVALID_CREDENTIALS' | 'FORBIDDEN'
+      headers?: Record<string, string>
+    } = {},
   ) {
-    super('MALFORMED_REQUEST', message)
+    super(options.code ?? 'MALFORMED_REQUEST', message, { headers: options.headers ?? {} })
   }
 }
 
-/** RFC 6749 §5.2's error codes, as the token endpoint answers them. */
+/**
+ * RFC 6749 §5.2: client authentication failed, `401`. The `Basic` challenge only when the client
+ * tried Basic; a client that sent its credentials in the body gets none.
+ */
+export const invalidClient = (basicTried: boolean): OAuthError =>
+  new OAuthError('invalid_client', 'Client authentication failed.', {
+    code: 'INVALID_CREDENTIALS',
+    headers: basicTried ? { 'www-authenticate': 'Basic realm="gatehouse"' } : {},
+  })
+
+/** RFC 6749 §5.2 / RFC 6749 codes of the OAuth endpoints (token, introspection, revocation). */
 export const OAUTH_ERROR_CODES = [
   'invalid_request',
+  'invalid_client',
   'invalid_grant',
+  'unauthorized_client',
   'unsupported_grant_type',
   'invalid_scope',
   'server_error',

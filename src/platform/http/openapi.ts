@@ -4,8 +4,10 @@ import type { FastifyInstance } from 'fastify'
 import { MEDIA_TYPES } from './validation.ts'
 
 export interface OpenApiOptions {
-  /** The OAuth scopes tokens can carry, with what each allows. */
+  /** The OAuth scopes users' tokens can carry, with what each allows. */
   scopes: Readonly<Record<string, string>>
+  /** Gatehouse's own scopes of machine clients (which may also have any the deployment names). */
+  clientScopes: Readonly<Record<string, string>>
   /** `/docs` (Swagger UI) and `/openapi.json` are served; without, the document is only built (`gatehouse openapi`). */
   serve: boolean
   /** `/metrics` takes `METRICS_TOKEN` as a bearer token. */
@@ -18,7 +20,7 @@ export interface OpenApiOptions {
  */
 export async function registerOpenApi(
   app: FastifyInstance,
-  { scopes, serve, metricsToken }: OpenApiOptions,
+  { scopes, clientScopes, serve, metricsToken }: OpenApiOptions,
 ): Promise<void> {
   // @fastify/swagger marks every request body required; a `bodyOptional` route's is not.
   const optionalBodies = new Set<string>()
@@ -37,8 +39,13 @@ export async function registerOpenApi(
           OAuth2PasswordBearer: {
             type: 'oauth2',
             description:
-              'Log in with a username (or email) and password; the access token is sent as a bearer token.',
-            flows: { password: { tokenUrl: '/auth/token', scopes } },
+              'Log in with a username (or email) and password; the access token is sent as a bearer token. ' +
+              'A registered machine client gets a token of its own with the client-credentials flow (its routes are ' +
+              "the OAuth endpoints' and other services': every route here that acts on a user answers it `403`).",
+            flows: {
+              password: { tokenUrl: '/auth/token', scopes },
+              clientCredentials: { tokenUrl: '/auth/token', scopes: clientScopes },
+            },
           },
           ...(metricsToken && {
             MetricsToken: {

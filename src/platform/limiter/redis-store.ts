@@ -2,11 +2,17 @@ import { createRequire } from 'node:module'
 import type * as IoRedis from 'ioredis'
 import type { Redis, Result } from 'ioredis'
 import type { Logger } from 'pino'
-import { MemoryLimiterStore, gcra, type LimiterStore } from './store.ts'
+import { GCRA_TOLERANCE_MS, MemoryLimiterStore, gcra, type LimiterStore } from './store.ts'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    gatehouseTake(key: string, nowMs: number, intervalMs: number, windowMs: number): Result<number, Context>
+    gatehouseTake(
+      key: string,
+      nowMs: number,
+      intervalMs: number,
+      windowMs: number,
+      toleranceMs: number,
+    ): Result<number, Context>
     gatehouseAddFailure(key: string, ttlMs: number): Result<number, Context>
   }
 }
@@ -19,11 +25,12 @@ const TAKE = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
+local tolerance = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
 if tat < now then tat = now end
 local nexttat = tat + interval
 local wait = nexttat - now - window
-if wait > 0 then return math.ceil(wait) end
+if wait > tolerance then return math.ceil(wait) end
 redis.call('SET', KEYS[1], nexttat, 'PX', math.ceil(nexttat - now))
 return 0
 `
@@ -70,7 +77,7 @@ export class RedisLimiterStore implements LimiterStore {
 
   take(key: string, limit: number, windowMs: number, nowMs: number): Promise<number> {
     return this.shared(
-      () => this.redis.gatehouseTake(this.prefix + key, nowMs, windowMs / limit, windowMs),
+      () => this.redis.gatehouseTake(this.prefix + key, nowMs, windowMs / limit, windowMs, GCRA_TOLERANCE_MS),
       () => this.fallback.take(key, limit, windowMs, nowMs),
     )
   }

@@ -21,6 +21,13 @@ export interface LimiterStore {
   close(): void
 }
 
+/**
+ * Waits this short are rounding: a limit that does not divide the window (90 a minute) adds its
+ * interval to epoch milliseconds (~1.7e12, where a double resolves ~0.0002 ms) once per request,
+ * and the error must not refuse the limit-th request of a burst.
+ */
+export const GCRA_TOLERANCE_MS = 1
+
 /** GCRA step shared by both stores: the new theoretical arrival time, or the wait. */
 export function gcra(
   tat: number,
@@ -31,7 +38,7 @@ export function gcra(
   const interval = windowMs / limit
   const next = Math.max(tat, nowMs) + interval
   const waitMs = next - nowMs - windowMs
-  return waitMs > 0 ? { tat, waitMs: Math.ceil(waitMs) } : { tat: next, waitMs: 0 }
+  return waitMs > GCRA_TOLERANCE_MS ? { tat, waitMs: Math.ceil(waitMs) } : { tat: next, waitMs: 0 }
 }
 
 /** Entries each in-process map keeps at most (about 100 bytes each: some 10 MB per map when full). */

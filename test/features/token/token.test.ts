@@ -66,9 +66,11 @@ await describeOnDatabases('POST /auth/token (RFC 6749)', (ctx) => {
   })
 
   it('answers an unknown grant type with unsupported_grant_type', async () => {
-    const response = await api.token({ grant_type: 'client_credentials' })
-    assert.equal(response.statusCode, 400)
-    assert.equal(response.json().error, 'unsupported_grant_type')
+    for (const grant_type of ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code', '']) {
+      const response = await api.token({ grant_type })
+      assert.equal(response.statusCode, 400, grant_type)
+      assert.equal(response.json().error, 'unsupported_grant_type')
+    }
   })
 
   it('answers a missing grant_type or password with invalid_request', async () => {

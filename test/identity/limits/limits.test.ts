@@ -12,6 +12,7 @@ import {
   type TestApp,
 } from '../../support/harness.ts'
 import { clientFor } from '../../support/client.ts'
+import { TOKEN_REQUESTS_PER_LOGIN_LIMIT } from '../../../src/identity/limits/limits.ts'
 
 function assertLimited(response: LightMyRequestResponse, retryAfter?: number) {
   assert.equal(response.statusCode, 429, response.body)
@@ -95,33 +96,45 @@ await describeOnDatabases(
       )
     })
 
-    it('counts every /auth/token request against the address before its body is read', async () => {
-      const token = (payload: string) =>
-        ctx().app.inject({
-          method: 'POST',
-          url: '/auth/token',
-          remoteAddress: '198.51.100.91',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          payload,
-        })
-      for (let i = 0; i < 3; i++) assert.equal((await token('grant_type=')).statusCode, 400)
-      const limited = await token('grant_type=password&username=a&password=b')
+    it('counts password grants of /auth/token against the address, after /auth/login attempts', async () => {
+      const address = '198.51.100.91'
+      for (let i = 0; i < 3; i++) {
+        const response = await api.login(uniqueEmail(), 'wrong password', { remoteAddress: address })
+        assert.equal(response.statusCode, 401)
+      }
+      const limited = await api.token(
+        { grant_type: 'password', username: uniqueEmail(), password: 'x' },
+        { remoteAddress: address },
+      )
       assert.equal(limited.statusCode, 429)
       assert.equal(limited.json().error, 'temporarily_unavailable')
     })
 
-    it('counts empty form bodies, and cross-site forms refused with 403, against the address on /auth/login and /auth/token alike, up to 429', async () => {
-      const emptyForm = (url: string, headers: Record<string, string> = {}) =>
-        api.request({ method: 'POST', url, remoteAddress: '198.51.100.93', headers, form: {} })
-      assert.equal((await emptyForm('/auth/login')).statusCode, 422)
-      const crossSite = await emptyForm('/auth/login', { 'sec-fetch-site': 'cross-site' })
+    it('counts every /auth/token request against the address before its body is read, up to 30 × LOGIN_RATE_LIMIT', async () => {
+      const token = () =>
+        ctx().app.inject({
+          method: 'POST',
+          url: '/auth/token',
+          remoteAddress: '198.51.100.93',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: 'grant_type=',
+        })
+      for (let i = 0; i < 3 * TOKEN_REQUESTS_PER_LOGIN_LIMIT; i++)
+        assert.equal((await token()).statusCode, 400, `request ${i + 1}`)
+      const limited = await token()
+      assert.equal(limited.statusCode, 429)
+      assert.equal(limited.json().error, 'temporarily_unavailable')
+    })
+
+    it('counts empty form bodies, and cross-site forms refused with 403, against the address on /auth/login, up to 429', async () => {
+      const emptyForm = (headers: Record<string, string> = {}) =>
+        api.request({ method: 'POST', url: '/auth/login', remoteAddress: '198.51.100.94', headers, form: {} })
+      assert.equal((await emptyForm()).statusCode, 422)
+      const crossSite = await emptyForm({ 'sec-fetch-site': 'cross-site' })
       assert.equal(crossSite.statusCode, 403)
       assert.equal(crossSite.json().error.code, 'FORBIDDEN')
-      const token = await emptyForm('/auth/token')
-      assert.equal(token.statusCode, 400)
-      assert.equal(token.json().error, 'invalid_request')
-      assertLimited(await emptyForm('/auth/login', { origin: 'null' }))
-      assert.equal((await emptyForm('/auth/token')).statusCode, 429)
+      assert.equal((await emptyForm({ origin: 'null' })).statusCode, 403)
+      assertLimited(await emptyForm())
     })
 
     it('counts every address of one IPv6 /64 as one client, and another /64 apart', async () => {

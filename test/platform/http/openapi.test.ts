@@ -35,7 +35,10 @@ interface Operation {
 }
 interface SecurityScheme {
   type: string
-  flows?: { password?: { tokenUrl: string; scopes: Record<string, string> } }
+  flows?: {
+    password?: { tokenUrl: string; scopes: Record<string, string> }
+    clientCredentials?: { tokenUrl: string; scopes: Record<string, string> }
+  }
 }
 interface OpenApiDocument {
   openapi: string
@@ -44,6 +47,8 @@ interface OpenApiDocument {
 }
 
 const ERROR_ENVELOPE_REF = '#/components/schemas/ErrorEnvelope'
+/** The OAuth endpoints answer RFC 6749 §5.2 errors, not the envelope. */
+const OAUTH_ENDPOINTS = new Set(['/auth/token', '/auth/introspect', '/auth/revoke'])
 const JSON_TYPE = 'application/json'
 const FORM_TYPE = 'application/x-www-form-urlencoded'
 
@@ -52,6 +57,9 @@ const DOCUMENTED_ROUTES: [method: string, path: string, success: string][] = [
   ['post', '/auth/signup', '201'],
   ['post', '/auth/login', '200'],
   ['post', '/auth/token', '200'],
+  ['post', '/auth/introspect', '200'],
+  ['post', '/auth/revoke', '200'],
+  ['get', '/.well-known/oauth-authorization-server', '200'],
   ['post', '/auth/refresh', '200'],
   ['post', '/auth/logout', '204'],
   ['post', '/auth/logout-all', '204'],
@@ -159,9 +167,9 @@ describe('GET /openapi.json', () => {
     assert.ok(!Object.keys(document.paths).some((url) => url.startsWith('/docs')))
   })
 
-  it('points every error response at the ErrorEnvelope schema, except on the RFC 6749 token endpoint', () => {
+  it('points every error response at the ErrorEnvelope schema, except on the RFC 6749 OAuth endpoints', () => {
     for (const [method, url, { responses }] of operationsOf(document)) {
-      if (url === '/auth/token') continue
+      if (OAUTH_ENDPOINTS.has(url)) continue
       const where = `${method.toUpperCase()} ${url}`
       for (const [status, response] of Object.entries(responses).filter(([status]) => isError(status))) {
         assert.equal(response.content?.[JSON_TYPE]?.schema?.$ref, ERROR_ENVELOPE_REF, `${where} ${status}`)
@@ -175,7 +183,7 @@ describe('GET /openapi.json', () => {
   it('lists the body errors on every route that takes a body and 401 on every bearer route', () => {
     const checked = new Set<string>()
     for (const [method, url, { requestBody, security, responses }] of operationsOf(document)) {
-      if (url === '/auth/token') continue
+      if (OAUTH_ENDPOINTS.has(url)) continue
       const expected = [...(requestBody ? ['400', '413', '415', '422'] : []), ...(security ? ['401'] : [])]
       for (const status of expected) {
         assert.ok(responses[status], `${method.toUpperCase()} ${url} does not document ${status}`)
@@ -188,18 +196,24 @@ describe('GET /openapi.json', () => {
     }
   })
 
-  it('documents /auth/token as a form-only endpoint answering RFC 6749 §5.2 errors', () => {
-    const token = operation('post', '/auth/token')
-    assert.deepEqual(Object.keys(token.requestBody?.content ?? {}), [FORM_TYPE])
-    const errors = Object.entries(token.responses).filter(([status]) => isError(status))
-    assert.ok(errors.some(([status]) => status === '400'))
-    for (const [status, response] of errors) {
-      const schema = response.content?.[JSON_TYPE]?.schema
-      assert.ok(schema && schema.$ref === undefined, `${status} must not be the ErrorEnvelope`)
-      assert.deepEqual(schema.required, ['error', 'error_description'])
-      const codes = allowedValues(schema.properties!.error!)
-      for (const code of ['invalid_request', 'invalid_grant', 'unsupported_grant_type']) {
-        assert.ok(codes.includes(code), `${status}: ${code} is missing`)
+  it('documents the OAuth endpoints as form-only, answering RFC 6749 §5.2 errors', () => {
+    for (const url of OAUTH_ENDPOINTS) {
+      const endpoint = operation('post', url)
+      assert.deepEqual(Object.keys(endpoint.requestBody?.content ?? {}), [FORM_TYPE], url)
+      const errors = Object.entries(endpoint.responses).filter(([status]) => isError(status))
+      for (const status of ['400', '401'])
+        assert.ok(
+          errors.some(([s]) => s === status),
+          `${url} ${status}`,
+        )
+      for (const [status, response] of errors) {
+        const schema = response.content?.[JSON_TYPE]?.schema
+        assert.ok(schema && schema.$ref === undefined, `${url} ${status} must not be the ErrorEnvelope`)
+        assert.deepEqual(schema.required, ['error', 'error_description'])
+        const codes = allowedValues(schema.properties!.error!)
+        for (const code of ['invalid_request', 'invalid_client', 'invalid_grant', 'unsupported_grant_type']) {
+          assert.ok(codes.includes(code), `${url} ${status}: ${code} is missing`)
+        }
       }
     }
   })
@@ -252,6 +266,12 @@ describe('GET /openapi.json', () => {
     const [name, scheme] = schemes[0]!
     assert.equal(scheme.flows!.password!.tokenUrl, '/auth/token')
     assert.ok('profile' in scheme.flows!.password!.scopes)
+    assert.equal(
+      scheme.flows!.clientCredentials!.tokenUrl,
+      '/auth/token',
+      'Authorize offers client credentials',
+    )
+    assert.ok('introspect' in scheme.flows!.clientCredentials!.scopes)
 
     for (const method of ['get', 'patch']) {
       assert.deepEqual(operation(method, '/me').security, [{ [name]: [] }], `${method.toUpperCase()} /me`)
@@ -260,7 +280,10 @@ describe('GET /openapi.json', () => {
       ['post', '/auth/signup'],
       ['post', '/auth/login'],
       ['post', '/auth/token'],
+      ['post', '/auth/introspect'],
+      ['post', '/auth/revoke'],
       ['get', '/.well-known/jwks.json'],
+      ['get', '/.well-known/oauth-authorization-server'],
       ['get', '/health'],
     ] as const) {
       assert.equal(operation(method, url).security, undefined, `${method.toUpperCase()} ${url} is public`)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { chromium, type Browser, type BrowserContext, type Request } from 'playwright-core'
+import { registerClient } from '../../support/clients.ts'
 import { REQUIRE_SERVICES, createTestDatabase, type TestDatabase } from '../../support/databases.ts'
 import {
   STRONG_PASSWORD,
@@ -79,11 +80,14 @@ describe(
 
         const dialog = page.locator('.modal-ux')
         await dialog.getByText('OAuth2PasswordBearer (OAuth2, password)').waitFor()
-        await dialog.getByLabel('username:', { exact: true }).fill(email)
-        await dialog.getByLabel('password:', { exact: true }).fill(STRONG_PASSWORD)
+        // The scheme offers the client-credentials flow too, in a form of its own.
+        const passwordFlow = dialog.locator('.auth-container').filter({ hasText: '(OAuth2, password)' })
+        await dialog.getByText('OAuth2PasswordBearer (OAuth2, clientCredentials)').waitFor()
+        await passwordFlow.getByLabel('username:', { exact: true }).fill(email)
+        await passwordFlow.getByLabel('password:', { exact: true }).fill(STRONG_PASSWORD)
         const [tokenResponse] = await Promise.all([
           page.waitForResponse((response) => new URL(response.url()).pathname === '/auth/token'),
-          dialog.getByRole('button', { name: 'Apply given OAuth2 credentials' }).click(),
+          passwordFlow.getByRole('button', { name: 'Apply given OAuth2 credentials' }).click(),
         ])
         // Swagger UI also sends `Authorization: Basic` for its (empty) client credentials; the
         // endpoint takes no client authentication and must ignore it.
@@ -94,11 +98,11 @@ describe(
         assert.equal(tokenResponse.status(), 200, await tokenResponse.text())
 
         // Authorized: the Logout button (named by its aria-label) replaces Authorize.
-        const logout = dialog.getByRole('button', { name: 'Remove authorization' })
+        const logout = passwordFlow.getByRole('button', { name: 'Remove authorization' })
         await logout.waitFor()
         assert.equal(await logout.innerText(), 'Logout')
-        assert.ok(await dialog.getByText('Authorized', { exact: true }).isVisible())
-        await dialog.getByRole('button', { name: 'Close', exact: true }).click()
+        assert.ok(await passwordFlow.getByText('Authorized', { exact: true }).isVisible())
+        await passwordFlow.getByRole('button', { name: 'Close', exact: true }).click()
         await dialog.waitFor({ state: 'detached' })
 
         const getMe = page.locator('.opblock.opblock-get').filter({ has: page.locator('[data-path="/me"]') })
@@ -127,6 +131,32 @@ describe(
           [],
           'the docs load nothing from outside the app',
         )
+      },
+    )
+
+    it(
+      "gets a machine client's token with the client-credentials flow through POST /auth/token",
+      { timeout: 120_000 },
+      async () => {
+        const client = await registerClient(testApp!, { scopes: ['introspect'] })
+        const page = await context!.newPage()
+        await page.goto(`${baseUrl}/docs`)
+        await page.getByRole('button', { name: 'Authorize', exact: true }).click()
+        const dialog = page.locator('.modal-ux')
+        const clientFlow = dialog
+          .locator('.auth-container')
+          .filter({ hasText: '(OAuth2, clientCredentials)' })
+        await clientFlow.waitFor()
+        await clientFlow.getByLabel('client_id:', { exact: true }).fill(client.clientId)
+        await clientFlow.getByLabel('client_secret:', { exact: true }).fill(client.secret)
+        const [tokenResponse] = await Promise.all([
+          page.waitForResponse((response) => new URL(response.url()).pathname === '/auth/token'),
+          clientFlow.getByRole('button', { name: 'Apply given OAuth2 credentials' }).click(),
+        ])
+        const sent = new URLSearchParams(tokenResponse.request().postData() ?? '')
+        assert.equal(sent.get('grant_type'), 'client_credentials')
+        assert.equal(tokenResponse.status(), 200, await tokenResponse.text())
+        await clientFlow.getByRole('button', { name: 'Remove authorization' }).waitFor()
       },
     )
   },

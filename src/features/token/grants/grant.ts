@@ -1,7 +1,13 @@
 import type { Context } from '../../../context.ts'
 import type { TokenResponse } from '../../../identity/tokens/token-response.ts'
 import { type RequestOrigin } from '../../../platform/http/request-context.ts'
-import type { TokenRequestBody } from '../schemas.ts'
+import type { ClientTokenResponse, TokenRequestBody } from '../schemas.ts'
+
+/** What a grant sees of a token request: its parameters, and the Basic credentials of a client. */
+export interface TokenRequest {
+  body: TokenRequestBody
+  authorization: string | undefined
+}
 
 /**
  * One `grant_type` of the token endpoint (RFC 6749 §4). A grant checks the parameters it needs
@@ -10,5 +16,9 @@ import type { TokenRequestBody } from '../schemas.ts'
  */
 export interface Grant {
   readonly type: string
-  exchange(ctx: Context, body: TokenRequestBody, origin: RequestOrigin): Promise<TokenResponse>
+  exchange(
+    ctx: Context,
+    request: TokenRequest,
+    origin: RequestOrigin,
+  ): Promise<TokenResponse | ClientTokenResponse>
 }
