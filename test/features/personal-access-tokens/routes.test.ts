@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { hashOpaqueToken } from '../../../src/platform/crypto/opaque-tokens.ts'
 import { describeOnDatabases, type TestApp } from '../../support/harness.ts'
 import { ADMIN, clientFor, type PersonalToken } from '../../support/client.ts'
+import { basicAuthorization, registerClient } from '../../support/clients.ts'
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
 const TOKEN_FORMAT = /^gatehouse_pat_[A-Za-z0-9_-]{43}$/
@@ -140,6 +141,18 @@ await describeOnDatabases('POST /me/tokens', (ctx) => {
     const { tokens } = await api.loggedInUser()
     const { token } = await api.personalToken(tokens.access_token)
     assertError(await api.as(token).post('/me/tokens', { name: 'child' }), 403, 'FORBIDDEN')
+  })
+
+  it('refuses a machine client’s token: it acts for no user (403)', async () => {
+    const client = await registerClient(ctx(), { scopes: ['todos:read'] })
+    const issued = await api.token(
+      { grant_type: 'client_credentials' },
+      { headers: { authorization: basicAuthorization(client.clientId, client.secret) } },
+    )
+    assert.equal(issued.statusCode, 200, issued.body)
+    const machine: string = issued.json().access_token
+    assertError(await api.as(machine).post('/me/tokens', { name: 'x' }), 403, 'FORBIDDEN')
+    assertError(await api.as(machine).get('/me/tokens'), 403, 'FORBIDDEN')
   })
 
   it('requires a bearer token', async () => {
