@@ -1,5 +1,4 @@
 import type { Context } from '../../context.ts'
-import { recordAuditEvent } from '../../identity/audit/audit-log.ts'
 import { revokePersonalToken } from '../../identity/personal-access-tokens/revocation.ts'
 import { listPersonalTokens, type PersonalToken } from '../../identity/personal-access-tokens/store.ts'
 import {
@@ -46,8 +45,8 @@ export async function listTokens(ctx: Pick<Context, 'db'>, userId: string) {
 }
 
 /**
- * Deletes the user's token `id` — at once on every instance (see `revokePersonalToken`) — and
- * audits it with who did it; `404` when the user has no such token.
+ * Deletes the user's token `id` — at once on every instance, audited (see `revokePersonalToken`);
+ * `404` when the user has no such token.
  */
 export async function deleteToken(
   ctx: Pick<Context, 'db' | 'clock' | 'revocations'>,
@@ -56,13 +55,7 @@ export async function deleteToken(
   id: string,
   origin: RequestOrigin,
 ): Promise<void> {
-  if (!(await revokePersonalToken(ctx, userId, id))) throw notFound('personal access token')
-  await recordAuditEvent(ctx.db, ctx.clock, {
-    type: 'personal_token_deleted',
-    userId,
-    origin,
-    data: { token_id: id, by: actorId },
-  })
+  if (!(await revokePersonalToken(ctx, userId, id, actorId, origin))) throw notFound('personal access token')
 }
 
 /** An admin's view of another user's tokens: `404` for an unknown user, not an empty list. */

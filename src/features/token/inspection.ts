@@ -1,15 +1,14 @@
 import type { Context } from '../../context.ts'
 import { findPersonalTokenByHash } from '../../identity/personal-access-tokens/store.ts'
+import { PERSONAL_TOKEN_PREFIX } from '../../identity/personal-access-tokens/tokens.ts'
 import { findRefreshToken } from '../../identity/sessions/store.ts'
 import { GATEHOUSE_CLIENT_ID, type AccessClaims } from '../../identity/tokens/access-tokens.ts'
 import { narrowScopes } from '../../identity/tokens/scopes.ts'
 import { findUserById } from '../../identity/users/store.ts'
+import { isoAt } from '../../platform/clock.ts'
 import { AuthenticationError } from '../../platform/http/errors.ts'
 import { hashOpaqueToken } from '../../platform/crypto/opaque-tokens.ts'
 import type { IntrospectionResponse } from './schemas.ts'
-
-/** Personal access tokens announce themselves (GitHub-style), so they are recognised without a hint. */
-const PERSONAL_TOKEN_PREFIX = 'gatehouse_pat_'
 
 /** A presented token that is live now, and what it is. */
 export type LiveToken =
@@ -41,7 +40,8 @@ type InspectionDeps = Pick<Context, 'db' | 'clock' | 'config' | 'accessTokens'>
  * enabled). The kind is told by the token's shape, so a `token_type_hint` is never needed.
  */
 export async function inspectToken(ctx: InspectionDeps, token: string): Promise<LiveToken | undefined> {
-  const now = new Date(ctx.clock.now()).toISOString()
+  const now = isoAt(ctx.clock.now())
+  // Personal access tokens announce themselves (GitHub-style): no hint is needed.
   if (token.startsWith(PERSONAL_TOKEN_PREFIX)) {
     const found = await findPersonalTokenByHash(ctx.db, hashOpaqueToken(token))
     if (!found || found.userDisabled || found.expiresAt <= now) return undefined

@@ -25,7 +25,7 @@ export async function revokeToken(
     throw new OAuthError('unauthorized_client', 'The token was not issued to this client.')
   switch (live.kind) {
     case 'personal_access_token':
-      await revokePersonalToken(ctx, live.userId, live.id)
+      await revokePersonalToken(ctx, live.userId, live.id, 'revocation_endpoint', origin)
       return
     case 'refresh_token':
       await endSessions(ctx, live.userId, { only: [live.sessionId] }, 'token_revoked', origin)

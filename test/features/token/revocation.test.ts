@@ -17,7 +17,6 @@ import {
   stopTestApp,
   type TestApp,
 } from '../../support/harness.ts'
-import { storedPersonalToken } from '../../support/personal-tokens.ts'
 
 const revokeWith = (t: () => TestApp, token: string, by?: RegisteredClient): Promise<Response> =>
   clientFor(t).request({
@@ -64,8 +63,8 @@ await describeOnDatabases('POST /auth/revoke (RFC 7009)', (ctx) => {
   })
 
   it('ends a personal access token, and only it', async () => {
-    const { user, tokens } = await api.loggedInUser()
-    const pat = await storedPersonalToken(ctx(), user.id)
+    const { tokens } = await api.loggedInUser()
+    const pat = await api.personalToken(tokens.access_token)
     assert.equal((await revoke(pat.token)).statusCode, 200)
     const left = await ctx()
       .context.db.selectFrom('personal_access_tokens')
@@ -74,6 +73,16 @@ await describeOnDatabases('POST /auth/revoke (RFC 7009)', (ctx) => {
       .execute()
     assert.deepEqual(left, [])
     assert.equal(await ctx().context.revocations.isRevoked('pat', pat.id), true)
+    const audited = await ctx()
+      .context.db.selectFrom('audit_events')
+      .select('data')
+      .where('type', '=', 'personal_token_deleted')
+      .execute()
+    assert.ok(
+      audited.some(
+        ({ data }) => JSON.parse(data).token_id === pat.id && JSON.parse(data).by === 'revocation_endpoint',
+      ),
+    )
     assert.equal((await api.me(tokens.access_token)).statusCode, 200, 'the session lives on')
   })
 
