@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Context } from './context.ts'
 import { adminRoutes } from './features/admin/routes.ts'
+import { clientRoutes } from './features/clients/routes.ts'
 import { emailVerificationRoutes } from './features/email-verification/routes.ts'
 import { jwksRoutes } from './features/jwks/routes.ts'
 import { loginRoutes } from './features/login/routes.ts'
@@ -41,6 +42,7 @@ export const ROUTES: readonly FeatureRoutes[] = [
   { feature: 'todos', prefix: '/todos', routes: todoRoutes },
   { feature: 'admin', prefix: '/admin', routes: adminRoutes },
   { feature: 'personal-access-tokens', prefix: '/admin/users', routes: adminPersonalTokenRoutes },
+  { feature: 'clients', prefix: '/admin/clients', routes: clientRoutes },
 ]
 
 export async function registerRoutes(app: FastifyInstance, ctx: Context): Promise<void> {

@@ -29,6 +29,12 @@ export const AUDIT_EVENT_TYPES = [
   'key_revoked',
   'personal_token_created',
   'personal_token_deleted',
+  'client_created',
+  'client_changed',
+  'client_disabled',
+  'client_enabled',
+  'client_secret_rotated',
+  'client_deleted',
 ] as const
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number]
 

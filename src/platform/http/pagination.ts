@@ -29,13 +29,14 @@ export function encodeCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url')
 }
 
-export function decodeCursor(cursor: string | undefined): Position | undefined {
+/** The position a cursor holds; `idPattern` is what the ids of the list look like (UUIDs by default). */
+export function decodeCursor(cursor: string | undefined, idPattern: RegExp = UUID): Position | undefined {
   if (cursor === undefined) return undefined
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
     if (Array.isArray(value) && value.length === 2) {
       const [at, id] = value as unknown[]
-      if (typeof at === 'string' && ISO_TIME.test(at) && typeof id === 'string' && UUID.test(id))
+      if (typeof at === 'string' && ISO_TIME.test(at) && typeof id === 'string' && idPattern.test(id))
         return { at, id }
     }
   } catch {
