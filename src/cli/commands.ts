@@ -1,10 +1,20 @@
 import pino from 'pino'
+import type { Static, TSchema } from 'typebox'
 import { buildApp } from '../app.ts'
 import { closeContext, openContext } from '../compose.ts'
 import type { Context } from '../context.ts'
 import { updateUserAsAdmin } from '../features/admin/service.ts'
 import { listUsers } from '../features/admin/service.ts'
+import { CreateClientBody, UpdateClientBody } from '../features/clients/schemas.ts'
+import {
+  createClient,
+  deleteClientAsAdmin,
+  listClientPage,
+  rotateClientSecret,
+  updateClientAsAdmin,
+} from '../features/clients/service.ts'
 import { recordAuditEvent } from '../identity/audit/audit-log.ts'
+import { CLIENT_ID } from '../identity/clients/credentials.ts'
 import { revokeSigningKey } from '../identity/signing-keys/revocation.ts'
 import { isKnownRole } from '../identity/tokens/scopes.ts'
 import { createAccount } from '../identity/users/accounts.ts'
@@ -13,8 +23,10 @@ import { findUserByEmail, findUserById, toUser } from '../identity/users/store.t
 import { migrateToLatest } from '../migrations.ts'
 import { loadConfig, type Config } from '../platform/config/config.ts'
 import { AppError } from '../platform/http/errors.ts'
+import { MAX_PAGE_SIZE } from '../platform/http/pagination.ts'
 import { createLogger } from '../platform/http/logging.ts'
 import { type RequestOrigin } from '../platform/http/request-context.ts'
+import { checkBody } from '../platform/http/validation.ts'
 import { openDatabase } from '../platform/storage/database.ts'
 import { startServer, stopOnSignals } from '../server.ts'
 
@@ -221,6 +233,109 @@ export async function keysRevoke(config: Config, output: Output, kid: string): P
       `revoked ${kid}: every instance stops accepting its tokens and drops it from the JWKS within seconds; signing with ${result.signingKid}\n`,
     )
   })
+}
+
+/** Registers a client as `POST /admin/clients` does; the secret is printed this once. */
+export async function clientsCreate(
+  config: Config,
+  output: Output,
+  options: { name: string; scopes: string[]; method: string; jwks?: unknown; json: boolean },
+): Promise<void> {
+  await withContext(config, async (ctx) => {
+    const body = checkedClientBody(CreateClientBody, {
+      name: options.name,
+      scopes: options.scopes,
+      token_endpoint_auth_method: options.method,
+      ...(options.jwks !== undefined && { jwks: options.jwks }),
+    })
+    const created = await createClient(ctx, 'cli', body, CLI_ORIGIN).catch(explain)
+    if (options.json) {
+      output.out(`${JSON.stringify(created, null, 2)}\n`)
+      return
+    }
+    output.out(
+      `created ${created.client_id} (${created.name}), ${created.token_endpoint_auth_method}, scopes: ${created.scopes.join(' ') || '-'}\n`,
+    )
+    if (created.client_secret !== undefined)
+      output.out(`client_secret: ${created.client_secret}\nStore it now: it is not shown again.\n`)
+  })
+}
+
+export async function clientsList(config: Config, output: Output, options: { json: boolean }): Promise<void> {
+  await withContext(config, async (ctx) => {
+    const clients = []
+    let cursor: string | undefined
+    do {
+      const page = await listClientPage(ctx, MAX_PAGE_SIZE, cursor)
+      clients.push(...page.items)
+      cursor = page.next_cursor ?? undefined
+    } while (cursor !== undefined)
+    output.out(
+      options.json
+        ? `${JSON.stringify(clients, null, 2)}\n`
+        : table(
+            clients.map((client) => ({
+              client_id: client.client_id,
+              name: client.name,
+              method: client.token_endpoint_auth_method,
+              scopes: client.scopes,
+              disabled: client.disabled,
+              created_at: client.created_at,
+            })),
+            ['client_id', 'name', 'method', 'scopes', 'disabled', 'created_at'],
+          ),
+    )
+  })
+}
+
+export async function clientsRotateSecret(config: Config, output: Output, id: string): Promise<void> {
+  await withContext(config, async (ctx) => {
+    const { client_secret: secret } = await rotateClientSecret(
+      ctx,
+      'cli',
+      checkedClientId(id),
+      CLI_ORIGIN,
+    ).catch(explain)
+    output.out(
+      `client_secret: ${secret}\nThe previous secret no longer works. Store this one now: it is not shown again.\n`,
+    )
+  })
+}
+
+export async function clientsSetDisabled(
+  config: Config,
+  output: Output,
+  id: string,
+  disabled: boolean,
+): Promise<void> {
+  await withContext(config, async (ctx) => {
+    const body = checkedClientBody(UpdateClientBody, { disabled })
+    const client = await updateClientAsAdmin(ctx, 'cli', checkedClientId(id), body, CLI_ORIGIN).catch(explain)
+    output.out(
+      `${client.client_id}: ${client.disabled ? 'disabled, every token of it revoked' : 'enabled'}\n`,
+    )
+  })
+}
+
+export async function clientsDelete(config: Config, output: Output, id: string): Promise<void> {
+  await withContext(config, async (ctx) => {
+    await deleteClientAsAdmin(ctx, 'cli', checkedClientId(id), CLI_ORIGIN).catch(explain)
+    output.out(`deleted ${id}: every token of it revoked\n`)
+  })
+}
+
+/** The route's own schema checks what the command line gave. */
+function checkedClientBody<S extends TSchema>(schema: S, body: object): Static<S> {
+  try {
+    return checkBody(schema, body)
+  } catch (error) {
+    return explain(error)
+  }
+}
+
+function checkedClientId(id: string): string {
+  if (!CLIENT_ID.test(id)) throw new CommandError(`${id} is not a client id (client_ and 22 characters)`)
+  return id
 }
 
 /** Builds the app on a throwaway in-memory database: the document does not depend on data. */

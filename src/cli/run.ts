@@ -1,7 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ConfigError, loadConfig, readEnvironment } from '../platform/config/config.ts'
+import { readFileSync } from 'node:fs'
 import {
   CommandError,
+  clientsCreate,
+  clientsDelete,
+  clientsList,
+  clientsRotateSecret,
+  clientsSetDisabled,
   keysList,
   keysRevoke,
   keysRotate,
@@ -126,6 +132,66 @@ const COMMANDS: Record<string, Command> = {
     positionals: ['KID'],
     run: (_values, [kid], output) => keysRevoke(config(), output, kid ?? ''),
   },
+  'clients create': {
+    usage:
+      'clients create --name NAME [--scope SCOPE]... [--method client_secret_basic|client_secret_post|private_key_jwt] [--jwks FILE] [--json]',
+    summary:
+      'Register a machine client; prints its id and, for the secret methods, its secret (shown this once)',
+    options: {
+      name: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      method: { type: 'string', default: 'client_secret_basic' },
+      jwks: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    run: (values, _positionals, output) => {
+      if (typeof values.name !== 'string') throw new UsageError('--name is required')
+      const scopes = ((values.scope as string[] | undefined) ?? []).flatMap((scope) =>
+        scope.split(/[\s,]+/).filter((name) => name !== ''),
+      )
+      return clientsCreate(config(), output, {
+        name: values.name,
+        scopes,
+        method: String(values.method),
+        jwks: typeof values.jwks === 'string' ? readJwks(values.jwks) : undefined,
+        json: values.json === true,
+      })
+    },
+  },
+  'clients list': {
+    usage: 'clients list [--json]',
+    summary: 'List machine clients, oldest first (never a secret)',
+    options: { json: { type: 'boolean', default: false } },
+    run: (values, _positionals, output) => clientsList(config(), output, { json: values.json === true }),
+  },
+  'clients rotate-secret': {
+    usage: 'clients rotate-secret CLIENT_ID',
+    summary: "Replace a client's secret: prints the new one (shown this once); the old one stops working",
+    options: {},
+    positionals: ['CLIENT_ID'],
+    run: (_values, [id], output) => clientsRotateSecret(config(), output, id ?? ''),
+  },
+  'clients disable': {
+    usage: 'clients disable CLIENT_ID',
+    summary: 'Disable a client: every token it holds is revoked on every instance',
+    options: {},
+    positionals: ['CLIENT_ID'],
+    run: (_values, [id], output) => clientsSetDisabled(config(), output, id ?? '', true),
+  },
+  'clients enable': {
+    usage: 'clients enable CLIENT_ID',
+    summary: 'Enable a client again (the tokens revoked when it was disabled stay revoked)',
+    options: {},
+    positionals: ['CLIENT_ID'],
+    run: (_values, [id], output) => clientsSetDisabled(config(), output, id ?? '', false),
+  },
+  'clients delete': {
+    usage: 'clients delete CLIENT_ID',
+    summary: 'Delete a client: every token it holds is revoked on every instance',
+    options: {},
+    positionals: ['CLIENT_ID'],
+    run: (_values, [id], output) => clientsDelete(config(), output, id ?? ''),
+  },
   openapi: {
     usage: 'openapi',
     summary: 'Print the OpenAPI 3.1 document',
@@ -135,6 +201,21 @@ const COMMANDS: Record<string, Command> = {
 }
 
 class UsageError extends Error {}
+
+/** A JWK Set from a file; checked in full by the same rules as `POST /admin/clients`. */
+function readJwks(file: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new CommandError(`cannot read ${file}: ${(error as Error).message}`)
+  }
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw new CommandError(`${file} is not JSON: give a JWK Set, {"keys": [...]}`)
+  }
+}
 
 function helpText(): string {
   const names = Object.entries(COMMANDS).map(([name, command]) =>

@@ -15,6 +15,7 @@ import type {
   FastifySchemaCompiler,
   preValidationHookHandler,
 } from 'fastify'
+import type { Static, TSchema } from 'typebox'
 import { AppError, ValidationError, type FieldProblem } from './errors.ts'
 
 /** Fastify's own serializer compiler (fast-json-stringify), which `registerValidation` defers. */
@@ -143,6 +144,25 @@ export function registerValidation(
   })
   app.setSchemaErrorFormatter((errors) => new ValidationError(onePerField(errors.map(toFieldProblem))))
 }
+
+/**
+ * Checks a body outside HTTP (the CLI) against a route's schema, as the route would: the same
+ * keywords and messages, unknown properties removed, and a `ValidationError` naming each field.
+ */
+export function checkBody<S extends TSchema>(schema: S, value: unknown): Static<S> {
+  let validate = standaloneValidators.get(schema)
+  if (validate === undefined) {
+    standaloneAjv ??= buildAjv(false, [], [])
+    validate = standaloneAjv.compile(schema)
+    standaloneValidators.set(schema, validate)
+  }
+  if (!validate(value))
+    throw new ValidationError(onePerField(((validate.errors ?? []) as AjvIssue[]).map(toFieldProblem)))
+  return value as Static<S>
+}
+
+let standaloneAjv: Ajv | undefined
+const standaloneValidators = new WeakMap<object, ValidateFunction>()
 
 interface AjvIssue {
   instancePath: string
