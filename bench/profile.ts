@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/profile.ts FIGURE [--seconds N] [--database-url …]` — FIGURE is one of
- * health, me, login, refresh, storm, startup. Runs that figure alone against a server started with
+ * health, me, mePat, login, refresh, clientToken, introspect, storm, startup. Runs that figure alone against a server started with
  * `node --cpu-prof`, then prints where the server's CPU time went (self time by function and by
  * package) and keeps the `.cpuprofile` in bench/results/profiles/ (open it in Chrome DevTools).
  */
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pinSelf } from './cpu.ts'
 import { runLoad, startLoad, type LoadSpec } from './load.ts'
-import { prepare } from './scenario.ts'
+import { BENCH_ADMIN, prepare } from './scenario.ts'
 import { build, BenchServer, ROOT } from './server.ts'
 
 interface ProfileNode {
@@ -29,7 +29,17 @@ interface Profile {
 /** V8 stamps samples with the monotonic clock in microseconds, the clock `hrtime` reads. */
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
 
-const FIGURES = ['health', 'me', 'login', 'refresh', 'storm', 'startup'] as const
+const FIGURES = [
+  'health',
+  'me',
+  'mePat',
+  'login',
+  'refresh',
+  'clientToken',
+  'introspect',
+  'storm',
+  'startup',
+] as const
 type Figure = (typeof FIGURES)[number]
 
 const { values: options, positionals } = parseArgs({
@@ -119,7 +129,7 @@ if (figure === 'startup') {
   await server.stop()
 } else {
   // Tokens and warm data come from an unprofiled server; the profiled one restarts on them.
-  const setup = await BenchServer.start(serverOptions)
+  const setup = await BenchServer.start({ ...serverOptions, admin: BENCH_ADMIN })
   const scenario = await prepare(setup.url, seconds)
   await setup.stop()
   const server = await BenchServer.start(profiled)

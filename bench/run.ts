@@ -13,8 +13,16 @@ import { parseArgs } from 'node:util'
 import { describePinning, pinned, pinSelf } from './cpu.ts'
 import { runLoad, startLoad, type LoadResult } from './load.ts'
 import { watchNoise } from './noise.ts'
-import { checks, formatReport, type Figure, type Measurements } from './report.ts'
-import { CONNECTIONS, prepare } from './scenario.ts'
+import {
+  checks,
+  figureErrors,
+  formatReport,
+  ratios,
+  type Figure,
+  type Measurements,
+  type RawRate,
+} from './report.ts'
+import { BENCH_ADMIN, CONNECTIONS, prepare } from './scenario.ts'
 import { build, BenchServer, ROOT } from './server.ts'
 
 const { values: options } = parseArgs({
@@ -27,20 +35,23 @@ const { values: options } = parseArgs({
 })
 const seconds = options.long ? 30 : 10
 
-/** The argon2id rate of the library call alone, on the server core (bench/argon2-rate.ts). */
-async function rawArgon2(): Promise<Measurements['argon2']> {
+/**
+ * A raw library rate on the server core, while the server idles: `script` prints one JSON array
+ * of `{ how, opsPerSecond }` (bench/argon2-rate.ts, bench/sign-rate.ts).
+ */
+async function rawRate(script: string, seconds: number): Promise<RawRate[]> {
   const [command, args] = pinned('server', process.execPath, [
     '--import',
     import.meta.resolve('tsx'),
-    join(ROOT, 'bench/argon2-rate.ts'),
-    String(options.long ? 30 : 9),
+    join(ROOT, 'bench', script),
+    String(seconds),
   ])
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
   const code = await new Promise((resolve) => child.on('exit', resolve))
-  if (code !== 0) throw new Error(`argon2-rate.ts exited with ${String(code)}`)
-  return JSON.parse(out) as Measurements['argon2']
+  if (code !== 0) throw new Error(`${script} exited with ${String(code)}`)
+  return JSON.parse(out) as RawRate[]
 }
 
 /** Bare `node:http` on the server core: how fast the machine is right now (bench/bare-server.ts). */
@@ -85,10 +96,14 @@ async function main(): Promise<void> {
   process.stdout.write('measuring bare node:http (calibration)…\n')
   const calibration = await calibrate(Math.min(seconds, 5))
   const serverOptions = { dir, logFile: join(dir, 'server.log'), databaseUrl, redisUrl: options['redis-url'] }
-  // The first start creates the schema and the signing key; the second is a restart.
+  // The first start creates the schema and the signing key; the measured server is a restart.
+  // The admin who registers the machine client is created by a start in between, not timed, so
+  // neither start-up figure includes a password hash: the restart only finds the admin there.
+  const withAdmin = { ...serverOptions, admin: BENCH_ADMIN }
   const first = await BenchServer.start(serverOptions)
   await first.stop()
-  const server = await BenchServer.start(serverOptions)
+  await (await BenchServer.start(withAdmin)).stop()
+  const server = await BenchServer.start(withAdmin)
   try {
     const scenario = await prepare(server.url, seconds)
     const measure = async (label: string, run: () => Promise<LoadResult>): Promise<Figure> => {
@@ -112,10 +127,15 @@ async function main(): Promise<void> {
 
     const health = await measure('GET /health', () => runLoad(scenario.health))
     const me = await measure('GET /me', () => runLoad(scenario.me))
+    const mePat = await measure(scenario.mePat.name, () => runLoad(scenario.mePat))
     process.stdout.write('measuring raw argon2id verify…\n')
-    const argon2 = await rawArgon2()
+    const argon2 = await rawRate('argon2-rate.ts', options.long ? 30 : 9)
     const login = await measure('POST /auth/login', () => runLoad(scenario.login))
     const refresh = await measure('POST /auth/refresh', () => runLoad(scenario.refresh))
+    process.stdout.write('measuring raw RS256 signing…\n')
+    const sign = await rawRate('sign-rate.ts', options.long ? 12 : 4)
+    const clientToken = await measure(scenario.clientToken.name, () => runLoad(scenario.clientToken))
+    const introspect = await measure(scenario.introspect.name, () => runLoad(scenario.introspect))
     let storm: LoadResult | undefined
     const meDuringStorm = await measure('GET /me during a login storm', async () => {
       const flood = startLoad({ ...scenario.login, name: 'login storm', seconds: seconds + 4 })
@@ -134,11 +154,15 @@ async function main(): Promise<void> {
     const measurements: Measurements = {
       health,
       me,
+      mePat,
       login,
       refresh,
+      clientToken,
+      introspect,
       meDuringStorm,
       storm,
       argon2,
+      sign,
       calibration,
       startupMs: { firstStart: first.startupMs, restart: server.startupMs },
       rssAfterMb: after.rssMb,
@@ -153,8 +177,17 @@ async function main(): Promise<void> {
       `${stamp}-${database.toLowerCase()}${options['redis-url'] ? '-redis' : ''}.json`,
     )
     const result = { context, database, redis: options['redis-url'] !== undefined, seconds, measurements }
-    writeFileSync(file, `${JSON.stringify({ ...result, checks: checks(measurements) }, null, 2)}\n`)
+    writeFileSync(
+      file,
+      `${JSON.stringify({ ...result, checks: checks(measurements), ratios: ratios(measurements) }, null, 2)}\n`,
+    )
     process.stdout.write(`\nwritten to ${file}\n`)
+    // A figure with a refused or lost request measured something else (a 429 is cheap): it fails the run.
+    const failed = figureErrors(measurements)
+    if (failed.length > 0) {
+      process.stderr.write(`\nFAILED: non-2xx responses or errors in ${failed.join('; ')}\n`)
+      process.exitCode = 1
+    }
   } finally {
     await server.stop()
     rmSync(dir, { recursive: true, force: true })
