@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe } from 'node:test'
 import { Writable } from 'node:stream'
@@ -150,6 +151,18 @@ export async function describeOnDatabases(
         return testApp
       })
     })
+  }
+}
+
+/**
+ * Waits until every instance has subscribed to Redis: until then an instance asks the database
+ * instead, and a test of the channel would pass without it.
+ */
+export async function untilSubscribed(...instances: TestApp[]): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!instances.every((t) => t.context.revocationChannel?.healthy === true)) {
+    if (Date.now() > deadline) throw new Error('the instances did not subscribe to Redis')
+    await sleep(50)
   }
 }
 

@@ -11,7 +11,13 @@ import {
   sharedServicesSkip,
   type TestDatabase,
 } from '../../support/databases.ts'
-import { startAnotherInstance, startTestApp, stopTestApp, type TestApp } from '../../support/harness.ts'
+import {
+  startAnotherInstance,
+  startTestApp,
+  stopTestApp,
+  untilSubscribed,
+  type TestApp,
+} from '../../support/harness.ts'
 
 /** Whether `t` still accepts `token`, asked until it refuses it or `withinMs` have passed. */
 async function stillAcceptedAfter(t: TestApp, token: string, withinMs: number): Promise<boolean> {
@@ -45,12 +51,7 @@ for (const redis of [false, true]) {
       database = await createTestDatabase('postgres')
       a = await startTestApp(database, { env })
       b = await startAnotherInstance(a, { env })
-      const deadline = Date.now() + 10_000
-      const subscribed = (t: TestApp) => !redis || t.context.revocationChannel?.healthy === true
-      while (!subscribed(a) || !subscribed(b)) {
-        if (Date.now() > deadline) throw new Error('the instances did not subscribe to Redis')
-        await sleep(50)
-      }
+      if (redis) await untilSubscribed(a, b)
     })
     after(async () => {
       if (b) await stopTestApp(b)

@@ -14,6 +14,7 @@ import {
   startAnotherInstance,
   startTestApp,
   stopTestApp,
+  untilSubscribed,
   type TestApp,
 } from '../../support/harness.ts'
 import { ADMIN, clientFor } from '../../support/client.ts'
@@ -94,13 +95,7 @@ describe('Personal access tokens across instances, with Redis', { skip: sharedSk
     const env = { ...ADMIN, REDIS_URL, REDIS_KEY_PREFIX: `test:${randomUUID()}:` }
     a = await startTestApp(database, { env })
     b = await startAnotherInstance(a, { env })
-    // Until each has subscribed it asks the database instead; the channel is what is under test.
-    const deadline = Date.now() + 10_000
-    const subscribed = (t: TestApp) => t.context.revocationChannel?.healthy === true
-    while (!subscribed(a) || !subscribed(b)) {
-      if (Date.now() > deadline) throw new Error('the instances did not subscribe to Redis')
-      await sleep(50)
-    }
+    await untilSubscribed(a, b)
   })
   after(async () => {
     if (b) await stopTestApp(b)
